@@ -1,0 +1,172 @@
+//! The messages a WebSocket carries.
+
+use crate::{CloseFrame, Error};
+
+/// A WebSocket message.
+///
+/// Ping and pong frames are not messages here: the host answers pings itself
+/// and `golem:websocket/client` carries neither.
+///
+/// ```
+/// use wasm_websocket::Message;
+///
+/// let msg = Message::text("hello");
+/// assert!(msg.is_text());
+/// assert_eq!(msg.len(), 5);
+/// assert_eq!(msg.into_data(), b"hello");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Message {
+    /// A UTF-8 text message.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+    /// The peer's close frame; `None` when it carried no status code. Received
+    /// at most once, as the last message of a connection. Sending one starts
+    /// the close handshake, like [`WebSocket::close`](crate::WebSocket::close)
+    /// without waiting for the peer's answer.
+    Close(Option<CloseFrame>),
+}
+
+impl Message {
+    /// A text message.
+    pub fn text(text: impl Into<String>) -> Self {
+        Message::Text(text.into())
+    }
+
+    /// A binary message.
+    pub fn binary(data: impl Into<Vec<u8>>) -> Self {
+        Message::Binary(data.into())
+    }
+
+    /// Whether this is a text message.
+    pub fn is_text(&self) -> bool {
+        matches!(self, Message::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Message::Binary(_))
+    }
+
+    /// Whether this is a close message.
+    pub fn is_close(&self) -> bool {
+        matches!(self, Message::Close(_))
+    }
+
+    /// The payload's length in bytes (a close message's reason).
+    pub fn len(&self) -> usize {
+        match self {
+            Message::Text(text) => text.len(),
+            Message::Binary(data) => data.len(),
+            Message::Close(frame) => frame.as_ref().map_or(0, |f| f.reason.len()),
+        }
+    }
+
+    /// Whether the payload is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The payload as text. A binary message must be valid UTF-8; a close
+    /// message gives its reason.
+    ///
+    /// ```
+    /// use wasm_websocket::{Error, Message};
+    ///
+    /// assert_eq!(Message::binary(*b"ok").into_text().unwrap(), "ok");
+    /// assert!(matches!(Message::binary(vec![0xff]).into_text(), Err(Error::Other(_))));
+    /// ```
+    pub fn into_text(self) -> Result<String, Error> {
+        match self {
+            Message::Text(text) => Ok(text),
+            Message::Binary(data) => String::from_utf8(data)
+                .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}"))),
+            Message::Close(frame) => Ok(frame.map(|f| f.reason).unwrap_or_default()),
+        }
+    }
+
+    /// The payload as text, borrowed; see [`Message::into_text`].
+    pub fn to_text(&self) -> Result<&str, Error> {
+        match self {
+            Message::Text(text) => Ok(text),
+            Message::Binary(data) => std::str::from_utf8(data)
+                .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}"))),
+            Message::Close(frame) => Ok(frame.as_ref().map_or("", |f| &f.reason)),
+        }
+    }
+
+    /// The payload as bytes.
+    pub fn into_data(self) -> Vec<u8> {
+        match self {
+            Message::Text(text) => text.into_bytes(),
+            Message::Binary(data) => data,
+            Message::Close(frame) => frame.map(|f| f.reason.into_bytes()).unwrap_or_default(),
+        }
+    }
+}
+
+impl From<String> for Message {
+    fn from(text: String) -> Self {
+        Message::Text(text)
+    }
+}
+
+impl From<&str> for Message {
+    fn from(text: &str) -> Self {
+        Message::Text(text.to_owned())
+    }
+}
+
+impl From<Vec<u8>> for Message {
+    fn from(data: Vec<u8>) -> Self {
+        Message::Binary(data)
+    }
+}
+
+impl From<&[u8]> for Message {
+    fn from(data: &[u8]) -> Self {
+        Message::Binary(data.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CloseCode;
+
+    #[test]
+    fn constructors_and_predicates() {
+        let text = Message::text("héllo");
+        assert!(text.is_text() && !text.is_binary() && !text.is_close());
+        assert_eq!(text.len(), 6);
+        let binary = Message::binary([1u8, 2, 3]);
+        assert!(binary.is_binary());
+        assert_eq!(binary.len(), 3);
+        assert!(Message::binary(Vec::new()).is_empty());
+        assert!(Message::Close(None).is_close());
+        assert!(Message::Close(None).is_empty());
+    }
+
+    #[test]
+    fn conversions_keep_the_payload() {
+        assert_eq!(Message::from("a"), Message::Text("a".into()));
+        assert_eq!(Message::from(vec![7u8]), Message::Binary(vec![7]));
+        assert_eq!(Message::from(&b"xy"[..]).into_data(), b"xy");
+        assert_eq!(Message::text("t").into_text().unwrap(), "t");
+        assert_eq!(Message::binary(*b"utf8").to_text().unwrap(), "utf8");
+        let close = Message::Close(Some(CloseFrame::new(CloseCode::Away, "later")));
+        assert_eq!(close.len(), 5);
+        assert_eq!(close.to_text().unwrap(), "later");
+        assert_eq!(close.into_data(), b"later");
+        assert_eq!(Message::Close(None).into_text().unwrap(), "");
+    }
+
+    #[test]
+    fn binary_that_is_not_utf8_is_an_error_not_a_panic() {
+        let msg = Message::binary(vec![0xc3, 0x28]);
+        assert!(matches!(msg.to_text(), Err(Error::Other(m)) if m.contains("not UTF-8")));
+        assert!(msg.into_text().is_err());
+    }
+}

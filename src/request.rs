@@ -1,0 +1,295 @@
+//! The opening request: URL, extra headers, subprotocols and the close bound.
+
+use std::time::Duration;
+
+use url::Url;
+
+use crate::{Error, Result};
+
+/// How long [`WebSocket::close`](crate::WebSocket::close) waits for the peer's
+/// close frame unless [`ClientRequest::close_timeout`] says otherwise.
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Headers the handshake itself writes; a request may not set them.
+const HANDSHAKE_HEADERS: [&str; 7] = [
+    "host",
+    "upgrade",
+    "connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "sec-websocket-accept",
+    "sec-websocket-extensions",
+];
+
+/// A WebSocket opening request, built up before
+/// [`WebSocket::connect_with`](crate::WebSocket::connect_with) checks and sends it.
+///
+/// Nothing is checked until then, so the builder methods never fail.
+///
+/// ```
+/// use std::time::Duration;
+/// use wasm_websocket::ClientRequest;
+///
+/// let request = ClientRequest::new("wss://example.com/chat")
+///     .header("Authorization", "Bearer 3f9a")
+///     .subprotocol("chat.v2")
+///     .subprotocol("chat.v1")
+///     .close_timeout(Duration::from_secs(2));
+/// assert_eq!(request.url(), "wss://example.com/chat");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRequest {
+    url: String,
+    headers: Vec<(String, String)>,
+    subprotocols: Vec<String>,
+    close_timeout: Duration,
+}
+
+impl ClientRequest {
+    /// A request for `url`, which must be a `ws://` or `wss://` URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        ClientRequest {
+            url: url.into(),
+            headers: Vec::new(),
+            subprotocols: Vec::new(),
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+        }
+    }
+
+    /// Adds a header to the handshake request, e.g. `Authorization`.
+    ///
+    /// Names must be HTTP tokens and values free of CR, LF and NUL. Headers
+    /// the handshake writes itself (`Host`, `Upgrade`, `Connection`,
+    /// `Sec-WebSocket-Key`, `-Version`, `-Accept`, `-Extensions`) are refused,
+    /// and `Sec-WebSocket-Protocol` is set with [`ClientRequest::subprotocol`].
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// Offers a subprotocol, in order of preference; all offers travel in one
+    /// `Sec-WebSocket-Protocol` header.
+    pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
+        self.subprotocols.push(protocol.into());
+        self
+    }
+
+    /// How long [`WebSocket::close`](crate::WebSocket::close) waits for the
+    /// peer's close frame (default [`DEFAULT_CLOSE_TIMEOUT`]).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// The URL as given.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) fn close_timeout_value(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// Checks everything a client can check without the network and returns
+    /// the URL and headers to hand to the host.
+    pub(crate) fn validate(&self) -> Result<(String, Vec<(String, String)>)> {
+        let url = validate_url(&self.url)?;
+        let mut headers = Vec::with_capacity(self.headers.len() + 1);
+        for (name, value) in &self.headers {
+            validate_header(name, value)?;
+            if name.eq_ignore_ascii_case("sec-websocket-protocol") {
+                return Err(Error::InvalidHeader(
+                    "set Sec-WebSocket-Protocol with ClientRequest::subprotocol".into(),
+                ));
+            }
+            headers.push((name.clone(), value.clone()));
+        }
+        if !self.subprotocols.is_empty() {
+            for protocol in &self.subprotocols {
+                if protocol.is_empty() || !protocol.bytes().all(is_token_byte) {
+                    return Err(Error::InvalidHeader(format!(
+                        "subprotocol {protocol:?} is not an HTTP token"
+                    )));
+                }
+            }
+            headers.push((
+                "Sec-WebSocket-Protocol".into(),
+                self.subprotocols.join(", "),
+            ));
+        }
+        Ok((url, headers))
+    }
+}
+
+impl From<&str> for ClientRequest {
+    fn from(url: &str) -> Self {
+        ClientRequest::new(url)
+    }
+}
+
+impl From<String> for ClientRequest {
+    fn from(url: String) -> Self {
+        ClientRequest::new(url)
+    }
+}
+
+fn validate_url(raw: &str) -> Result<String> {
+    let url = Url::parse(raw).map_err(|e| Error::InvalidUrl(format!("{raw:?}: {e}")))?;
+    match url.scheme() {
+        "ws" | "wss" => {}
+        "http" | "https" => {
+            return Err(Error::InvalidUrl(format!(
+                "{raw:?}: scheme {}:// is HTTP; use ws:// or wss://",
+                url.scheme()
+            )));
+        }
+        other => {
+            return Err(Error::InvalidUrl(format!(
+                "{raw:?}: scheme {other}:// is not ws:// or wss://"
+            )));
+        }
+    }
+    if url.host().is_none() {
+        return Err(Error::InvalidUrl(format!("{raw:?}: no host")));
+    }
+    if url.fragment().is_some() {
+        return Err(Error::InvalidUrl(format!(
+            "{raw:?}: a WebSocket URL may not have a fragment"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::InvalidUrl(format!(
+            "{raw:?}: credentials in the URL are not sent; use an Authorization header"
+        )));
+    }
+    Ok(url.into())
+}
+
+fn validate_header(name: &str, value: &str) -> Result<()> {
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(Error::InvalidHeader(format!(
+            "header name {name:?} is not an HTTP token"
+        )));
+    }
+    if HANDSHAKE_HEADERS
+        .iter()
+        .any(|owned| name.eq_ignore_ascii_case(owned))
+    {
+        return Err(Error::InvalidHeader(format!(
+            "{name} is written by the WebSocket handshake and cannot be set"
+        )));
+    }
+    if let Some(bad) = value.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
+        return Err(Error::InvalidHeader(format!(
+            "value of {name} contains {bad:?}"
+        )));
+    }
+    Ok(())
+}
+
+/// RFC 9110 `tchar`.
+fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(request: ClientRequest) -> Result<(String, Vec<(String, String)>)> {
+        request.validate()
+    }
+
+    #[test]
+    fn accepts_ws_and_wss_urls() {
+        let (url, headers) = check(ClientRequest::new("ws://127.0.0.1:9001/path?q=1")).unwrap();
+        assert_eq!(url, "ws://127.0.0.1:9001/path?q=1");
+        assert!(headers.is_empty());
+        assert!(check(ClientRequest::new("wss://[::1]:443")).is_ok());
+        assert!(check(ClientRequest::new("WSS://Example.COM")).is_ok());
+    }
+
+    #[test]
+    fn rejects_bad_urls_with_the_reason() {
+        for (url, reason) in [
+            ("not a url", "relative URL"),
+            ("http://example.com", "is HTTP"),
+            ("https://example.com", "is HTTP"),
+            ("ftp://example.com", "not ws:// or wss://"),
+            ("ws://example.com/#frag", "fragment"),
+            ("ws://user:pw@example.com/", "credentials"),
+            ("ws://", "empty host"),
+        ] {
+            match check(ClientRequest::new(url)) {
+                Err(Error::InvalidUrl(m)) => assert!(m.contains(reason), "{url}: {m}"),
+                other => panic!("{url}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_bad_header_names_and_values() {
+        for (name, value, reason) in [
+            ("", "x", "not an HTTP token"),
+            ("Bad Name", "x", "not an HTTP token"),
+            ("X-Ünicode", "x", "not an HTTP token"),
+            ("X-Split", "a\r\nInjected: yes", "'\\r'"),
+            ("X-Nul", "a\0b", "'\\0'"),
+        ] {
+            match check(ClientRequest::new("ws://h").header(name, value)) {
+                Err(Error::InvalidHeader(m)) => assert!(m.contains(reason), "{name}: {m}"),
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_headers_the_handshake_owns() {
+        for name in [
+            "Host",
+            "upgrade",
+            "CONNECTION",
+            "Sec-WebSocket-Key",
+            "sec-websocket-extensions",
+        ] {
+            let err = check(ClientRequest::new("ws://h").header(name, "x")).unwrap_err();
+            assert!(
+                matches!(err, Error::InvalidHeader(m) if m.contains("handshake")),
+                "{name}"
+            );
+        }
+        let err = check(ClientRequest::new("ws://h").header("Sec-WebSocket-Protocol", "chat"));
+        assert!(matches!(err, Err(Error::InvalidHeader(m)) if m.contains("subprotocol")));
+    }
+
+    #[test]
+    fn subprotocols_travel_in_one_header_after_the_others() {
+        let (_, headers) = check(
+            ClientRequest::new("ws://h")
+                .subprotocol("chat.v2")
+                .header("Authorization", "Bearer t")
+                .subprotocol("chat.v1"),
+        )
+        .unwrap();
+        assert_eq!(
+            headers,
+            [
+                ("Authorization".to_owned(), "Bearer t".to_owned()),
+                (
+                    "Sec-WebSocket-Protocol".to_owned(),
+                    "chat.v2, chat.v1".to_owned()
+                ),
+            ]
+        );
+        let err = check(ClientRequest::new("ws://h").subprotocol("a b")).unwrap_err();
+        assert!(matches!(err, Error::InvalidHeader(m) if m.contains("\"a b\"")));
+    }
+
+    #[test]
+    fn close_timeout_defaults_to_five_seconds() {
+        let request = ClientRequest::new("ws://h");
+        assert_eq!(request.close_timeout_value(), DEFAULT_CLOSE_TIMEOUT);
+        let request = request.close_timeout(Duration::from_millis(250));
+        assert_eq!(request.close_timeout_value(), Duration::from_millis(250));
+    }
+}
