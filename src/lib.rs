@@ -1,0 +1,61 @@
+//! A WebSocket client for WebAssembly components (`wasm32-wasip2`), in the
+//! vocabulary of [tungstenite](https://docs.rs/tungstenite): [`WebSocket`],
+//! [`Message`], [`CloseFrame`], [`CloseCode`], [`Error`].
+//!
+//! A component cannot open a WebSocket by itself: `wasi:http` has no upgrade.
+//! This crate imports the host interface `golem:websocket/client@1.5.0`, which
+//! Golem provides; on any other WASI 0.2 host, compose the app with this
+//! project's polyfill component (`wac plug app.wasm --plug polyfill.wasm -o
+//! app.composed.wasm`), which implements the interface over `wasi:sockets`.
+//!
+//! ```no_run
+//! use futures_lite::StreamExt;
+//! use wasm_websocket::{ClientRequest, CloseCode, CloseFrame, Message, WebSocket};
+//!
+//! #[wstd::main]
+//! async fn main() -> wasm_websocket::Result<()> {
+//!     let request = ClientRequest::new("ws://127.0.0.1:9001/chat").subprotocol("chat.v1");
+//!     let mut ws = WebSocket::connect_with(request).await?;
+//!
+//!     ws.send(Message::text("hello")).await?;
+//!     if let Some(reply) = ws.next().await {
+//!         println!("got {}", reply?.into_text()?);
+//!     }
+//!
+//!     ws.close(Some(CloseFrame::new(CloseCode::Normal, "done"))).await
+//! }
+//! ```
+//!
+//! # Receiving without blocking
+//! A receive waits on the connection's pollable through the
+//! [wstd](https://docs.rs/wstd) reactor and then takes the message without
+//! blocking, so other tasks of the component (other connections, timers, HTTP
+//! requests) keep running. [`WebSocket`] is a [`futures_core::Stream`] and a
+//! [`futures_sink::Sink`], so `futures-lite` and `futures` combinators apply,
+//! and [`WebSocket::split`] gives a sender and a receiver for two tasks.
+//!
+//! # Limits
+//! - The interface carries text and binary messages and the close handshake;
+//!   pings and pongs are answered by the host and not visible here.
+//! - The subprotocol the server chose is not reported by the interface.
+//! - Connecting is one blocking host call: the component waits until the
+//!   handshake ends (the polyfill bounds it, 30 s by default).
+//! - A `WebSocket` must be used and dropped inside the wstd runtime
+//!   (`block_on`) it was made in.
+
+#![warn(missing_docs, unreachable_pub)]
+
+#[allow(missing_docs, unreachable_pub)]
+mod bindings;
+mod close;
+mod error;
+mod message;
+mod poll;
+mod request;
+mod socket;
+
+pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON_LEN};
+pub use error::{Error, Result};
+pub use message::Message;
+pub use request::{ClientRequest, DEFAULT_CLOSE_TIMEOUT};
+pub use socket::{WebSocket, WebSocketReceiver, WebSocketSender};
