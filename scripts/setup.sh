@@ -20,14 +20,21 @@ if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
 fi
 
-# clang compiles ring (rustls' crypto) for wasm32-wasip2.
-if ! command -v clang >/dev/null 2>&1; then
-    log "installing clang (apt)"
-    sudo_cmd=""
+# apt_install PACKAGE...: Debian packages, installed only when missing.
+apt_install() {
+    local sudo_cmd=""
     [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-    $sudo_cmd apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq clang >/dev/null
-fi
+    log "installing $* (apt)"
+    if [ -z "${apt_updated:-}" ]; then
+        $sudo_cmd apt-get update -qq
+        apt_updated=1
+    fi
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
+
+# clang compiles ring (rustls' crypto) for wasm32-wasip2; curl drives the demo.
+command -v clang >/dev/null 2>&1 || apt_install clang
+command -v curl >/dev/null 2>&1 || apt_install curl
 
 # Python peers for the tests: the `websockets` library (an independent server)
 # and kosoku (the Autobahn fuzzing server), in a project-local venv.
@@ -35,7 +42,8 @@ venv="$root/.venv"
 want_py="websockets==$PY_WEBSOCKETS_VERSION kosoku==$PY_KOSOKU_VERSION"
 if [ ! -x "$venv/bin/python" ] || [ "$(cat "$venv/.pinned" 2>/dev/null)" != "$want_py" ]; then
     log "creating $venv with $want_py"
-    python3 -m venv "$venv"
+    # Debian's own python3 keeps venv in a package of its own.
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
     # shellcheck disable=SC2086
     "$venv/bin/python" -m pip install -q --disable-pip-version-check $want_py
     echo "$want_py" >"$venv/.pinned"

@@ -1,0 +1,42 @@
+# wasm-websocket: every task has a recipe here. `just --list` shows them.
+
+set shell := ["bash", "-euo", "pipefail", "-c"]
+
+python := justfile_directory() / ".venv/bin/python"
+
+# Show the recipes.
+default:
+    @just --list
+
+# Install the pinned toolchain: wasm32-wasip2, clang, curl, wasmtime-cli, wac-cli, Python peers.
+setup:
+    bash scripts/setup.sh
+
+# Build every component and compose each example with the polyfill into target/composed/.
+build: setup
+    bash scripts/build-components.sh
+
+# Serve the composed echo example; talk through it to a local Python echo server, or to URL.
+demo url="": setup
+    bash scripts/demo.sh {{ url }}
+
+# Everything: unit tests, end-to-end tests, Autobahn, and one quick pass of the benchmarks.
+test: build
+    cargo test --quiet -p wasm-websocket -p wasm-websocket-tests
+    just autobahn
+    just bench --quick
+
+# Autobahn client cases (kosoku fuzzing server), diffed against tests/autobahn/expected-results.json.
+autobahn: build
+    {{ python }} tests/autobahn/run.py
+
+# Component vs native tokio-tungstenite, side by side; `--quick` runs each workload once.
+bench *args: build
+    cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
+
+# Formatting, clippy on both targets, and docs, all warnings denied.
+check:
+    cargo fmt --all --check
+    cargo clippy --quiet --workspace --all-targets -- -D warnings
+    cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
