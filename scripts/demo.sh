@@ -48,7 +48,7 @@ ask() {
     echo "== $what"
     local args=(--data-urlencode "url=$url")
     for param in "$@"; do args+=(--data-urlencode "$param"); done
-    echo "\$ curl -G http://127.0.0.1:$port/ ${args[*]}"
+    echo "\$ curl -G http://127.0.0.1:$port/ $(printf '%q ' "${args[@]}")"
     curl -sS -G "http://127.0.0.1:$port/" "${args[@]}" -w '  [HTTP %{http_code}]\n'
 }
 
