@@ -1,0 +1,280 @@
+//! How tungstenite's errors become the WIT `error` variant (pure; unit-tested on the
+//! host). The connection decides what to do; this module only classifies.
+
+use std::io;
+
+use tungstenite::error::{CapacityError, Error, ProtocolError, SubProtocolError};
+
+/// What a failed read means for the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ReadFailure {
+    /// The peer violated the protocol: send a close frame with `code`, then report
+    /// `protocol-error(text)`; the connection is over.
+    Violation { code: u16, text: String },
+    /// The transport ended or failed without a closing handshake (TCP end or reset,
+    /// TLS alert or bad record): `closed(none)`.
+    Abrupt,
+    /// The connection was already finished: `closed` with what is known.
+    AlreadyClosed,
+    /// Anything else (not expected while reading): `receive-failure(text)`.
+    Other(String),
+}
+
+/// Close code 1002: protocol error.
+pub(crate) const PROTOCOL: u16 = 1002;
+/// Close code 1007: invalid payload data (not UTF-8).
+pub(crate) const INVALID_PAYLOAD: u16 = 1007;
+/// Close code 1009: message too big.
+pub(crate) const TOO_BIG: u16 = 1009;
+
+/// Classifies an error from `WebSocket::read` (never `WouldBlock`; the caller
+/// handles that).
+pub(crate) fn classify_read(err: &Error) -> ReadFailure {
+    match err {
+        Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
+            ReadFailure::Violation {
+                code: TOO_BIG,
+                text: format!(
+                    "message too big: {size} bytes, the limit is {max_size} \
+                     (WASM_WEBSOCKET_MAX_MESSAGE_SIZE / WASM_WEBSOCKET_MAX_FRAME_SIZE)"
+                ),
+            }
+        }
+        Error::Capacity(other) => ReadFailure::Violation {
+            code: TOO_BIG,
+            text: other.to_string(),
+        },
+        Error::Utf8(detail) => ReadFailure::Violation {
+            code: INVALID_PAYLOAD,
+            text: format!("invalid UTF-8 in a text message or close reason: {detail}"),
+        },
+        Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => ReadFailure::Abrupt,
+        Error::Protocol(ProtocolError::SendAfterClosing) => ReadFailure::AlreadyClosed,
+        Error::Protocol(p) => ReadFailure::Violation {
+            code: PROTOCOL,
+            text: protocol_text(p),
+        },
+        Error::AttackAttempt => ReadFailure::Violation {
+            code: PROTOCOL,
+            text: "attack attempt detected".to_string(),
+        },
+        Error::Io(_) | Error::Tls(_) => ReadFailure::Abrupt,
+        Error::ConnectionClosed | Error::AlreadyClosed => ReadFailure::AlreadyClosed,
+        other => ReadFailure::Other(other.to_string()),
+    }
+}
+
+fn protocol_text(p: &ProtocolError) -> String {
+    match p {
+        ProtocolError::NonZeroReservedBits => {
+            "reserved bits set in a frame (no extension was negotiated)".to_string()
+        }
+        ProtocolError::MaskedFrameFromServer => "the server sent a masked frame".to_string(),
+        ProtocolError::InvalidCloseSequence => "invalid close frame payload".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The `connection-failure` text for an error during the opening handshake.
+pub(crate) fn handshake_text(err: &Error) -> String {
+    match err {
+        Error::Http(response) => {
+            let status = response.status();
+            let mut text = format!(
+                "the server answered HTTP {} {} instead of 101 Switching Protocols",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )
+            .replace("  ", " ");
+            if status.is_redirection() {
+                match response
+                    .headers()
+                    .get("location")
+                    .and_then(|l| l.to_str().ok())
+                {
+                    Some(location) => {
+                        text.push_str(&format!(" (redirect to {location}, not followed)"))
+                    }
+                    None => text.push_str(" (redirect, not followed)"),
+                }
+            }
+            text
+        }
+        Error::Protocol(ProtocolError::SecWebSocketAcceptKeyMismatch) => {
+            "the server's Sec-WebSocket-Accept does not match the key sent (HTTP 101)".to_string()
+        }
+        Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(sub)) => {
+            let why = match sub {
+                SubProtocolError::ServerSentSubProtocolNoneRequested => {
+                    "the server chose a subprotocol though none was offered"
+                }
+                SubProtocolError::InvalidSubProtocol => {
+                    "the server chose a subprotocol that was not offered"
+                }
+                SubProtocolError::NoSubProtocol => {
+                    "the server accepted none of the offered subprotocols"
+                }
+            };
+            format!("{why} (Sec-WebSocket-Protocol, HTTP 101)")
+        }
+        Error::Protocol(ProtocolError::MissingUpgradeWebSocketHeader) => {
+            "the server's 101 answer has no \"Upgrade: websocket\" header".to_string()
+        }
+        Error::Protocol(ProtocolError::MissingConnectionUpgradeHeader) => {
+            "the server's 101 answer has no \"Connection: upgrade\" header".to_string()
+        }
+        Error::Protocol(ProtocolError::HandshakeIncomplete) => {
+            "the connection ended during the WebSocket handshake".to_string()
+        }
+        Error::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+            "the connection ended during the WebSocket handshake".to_string()
+        }
+        // The TLS layer reports its failures (alerts, bad records) as InvalidData.
+        Error::Io(e) if e.kind() == io::ErrorKind::InvalidData => {
+            format!("TLS failed during the WebSocket handshake: {e}")
+        }
+        Error::Io(e) => format!("I/O error during the WebSocket handshake: {e}"),
+        other => format!("WebSocket handshake failed: {other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tungstenite::http::Response;
+
+    fn http_error(status: u16, location: Option<&str>) -> Error {
+        let mut builder = Response::builder().status(status);
+        if let Some(l) = location {
+            builder = builder.header("Location", l);
+        }
+        Error::Http(Box::new(builder.body(None).unwrap()))
+    }
+
+    #[test]
+    fn oversize_is_1009() {
+        let e = Error::Capacity(CapacityError::MessageTooLong {
+            size: 70_000_000,
+            max_size: 67_108_864,
+        });
+        match classify_read(&e) {
+            ReadFailure::Violation { code, text } => {
+                assert_eq!(code, 1009);
+                assert!(text.contains("70000000 bytes"), "{text}");
+                assert!(text.contains("67108864"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_utf8_is_1007() {
+        let e = Error::Utf8("invalid utf-8 sequence of 1 bytes from index 0".into());
+        assert!(matches!(
+            classify_read(&e),
+            ReadFailure::Violation { code: 1007, .. }
+        ));
+    }
+
+    #[test]
+    fn protocol_violations_are_1002() {
+        for p in [
+            ProtocolError::NonZeroReservedBits,
+            ProtocolError::MaskedFrameFromServer,
+            ProtocolError::FragmentedControlFrame,
+            ProtocolError::ControlFrameTooBig,
+            ProtocolError::UnknownControlFrameType(11),
+            ProtocolError::UnknownDataFrameType(3),
+            ProtocolError::UnexpectedContinueFrame,
+            ProtocolError::InvalidCloseSequence,
+            ProtocolError::ReceivedAfterClosing,
+        ] {
+            let failure = classify_read(&Error::Protocol(p));
+            assert!(
+                matches!(failure, ReadFailure::Violation { code: 1002, .. }),
+                "{failure:?}"
+            );
+        }
+        let ReadFailure::Violation { text, .. } =
+            classify_read(&Error::Protocol(ProtocolError::NonZeroReservedBits))
+        else {
+            unreachable!()
+        };
+        assert!(text.contains("reserved bits"), "{text}");
+    }
+
+    #[test]
+    fn transport_end_is_abrupt() {
+        assert_eq!(
+            classify_read(&Error::Protocol(
+                ProtocolError::ResetWithoutClosingHandshake
+            )),
+            ReadFailure::Abrupt
+        );
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        assert_eq!(classify_read(&Error::Io(reset)), ReadFailure::Abrupt);
+        let tls = io::Error::new(io::ErrorKind::InvalidData, "received fatal alert");
+        assert_eq!(classify_read(&Error::Io(tls)), ReadFailure::Abrupt);
+        assert_eq!(
+            classify_read(&Error::AlreadyClosed),
+            ReadFailure::AlreadyClosed
+        );
+        assert_eq!(
+            classify_read(&Error::ConnectionClosed),
+            ReadFailure::AlreadyClosed
+        );
+    }
+
+    #[test]
+    fn non_101_names_the_status() {
+        let text = handshake_text(&http_error(403, None));
+        assert_eq!(
+            text,
+            "the server answered HTTP 403 Forbidden instead of 101 Switching Protocols"
+        );
+        let text = handshake_text(&http_error(599, None));
+        assert!(text.contains("HTTP 599 instead of 101"), "{text}");
+    }
+
+    #[test]
+    fn redirects_are_not_followed() {
+        let text = handshake_text(&http_error(302, Some("ws://elsewhere/")));
+        assert!(text.contains("HTTP 302 Found"), "{text}");
+        assert!(
+            text.contains("redirect to ws://elsewhere/, not followed"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn transport_failures_during_the_handshake() {
+        let eof = io::Error::new(io::ErrorKind::UnexpectedEof, "eof");
+        let text = handshake_text(&Error::Io(eof));
+        assert_eq!(text, "the connection ended during the WebSocket handshake");
+        let alert = io::Error::new(
+            io::ErrorKind::InvalidData,
+            "received fatal alert: CertificateRequired",
+        );
+        let text = handshake_text(&Error::Io(alert));
+        assert_eq!(
+            text,
+            "TLS failed during the WebSocket handshake: received fatal alert: CertificateRequired"
+        );
+        let reset = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
+        let text = handshake_text(&Error::Io(reset));
+        assert_eq!(text, "I/O error during the WebSocket handshake: reset");
+    }
+
+    #[test]
+    fn bad_accept_and_subprotocols() {
+        let text = handshake_text(&Error::Protocol(
+            ProtocolError::SecWebSocketAcceptKeyMismatch,
+        ));
+        assert!(text.contains("Sec-WebSocket-Accept"), "{text}");
+        assert!(text.contains("101"), "{text}");
+        let text = handshake_text(&Error::Protocol(
+            ProtocolError::SecWebSocketSubProtocolError(SubProtocolError::InvalidSubProtocol),
+        ));
+        assert!(text.contains("not offered"), "{text}");
+    }
+}

@@ -1,0 +1,308 @@
+//! Non-blocking `Read`/`Write` over the wasi:sockets TCP streams, and waiting on
+//! their pollables with a deadline.
+//!
+//! An empty read, or an output stream that takes no bytes, is
+//! `io::ErrorKind::WouldBlock`; the adapter remembers which direction blocked so
+//! that [`TcpIo::wait`] polls the right stream (plus a clock for the deadline).
+
+use std::cell::{Cell, RefCell};
+use std::io::{self, Read, Write};
+
+use wasip2::clocks::monotonic_clock;
+use wasip2::io::poll::{self, Pollable};
+use wasip2::io::streams::{InputStream, OutputStream, StreamError};
+
+/// A point on the monotonic clock (nanoseconds).
+pub(crate) type Instant = monotonic_clock::Instant;
+
+/// When a wait gives up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Deadline {
+    /// Do not wait at all.
+    Now,
+    /// Wait until this instant.
+    At(Instant),
+    /// Wait as long as it takes.
+    Never,
+}
+
+impl Deadline {
+    /// `ms` milliseconds from now.
+    pub(crate) fn after_ms(ms: u64) -> Deadline {
+        if ms == 0 {
+            return Deadline::Now;
+        }
+        Deadline::At(monotonic_clock::now().saturating_add(ms.saturating_mul(1_000_000)))
+    }
+
+    /// `d` from now.
+    pub(crate) fn after(d: std::time::Duration) -> Deadline {
+        Deadline::after_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Whether the deadline has passed.
+    pub(crate) fn passed(self) -> bool {
+        match self {
+            Deadline::Now => true,
+            Deadline::At(t) => monotonic_clock::now() >= t,
+            Deadline::Never => false,
+        }
+    }
+}
+
+/// A pollable that is ready at once.
+pub(crate) fn ready_pollable() -> Pollable {
+    monotonic_clock::subscribe_duration(0)
+}
+
+/// Blocks until `pollable` is ready or the deadline passes; `true` when ready.
+pub(crate) fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
+    match deadline {
+        Deadline::Now => pollable.ready(),
+        Deadline::Never => {
+            pollable.block();
+            true
+        }
+        Deadline::At(t) => {
+            let timer = monotonic_clock::subscribe_instant(t);
+            let ready = poll::poll(&[pollable, &timer]);
+            ready.contains(&0)
+        }
+    }
+}
+
+/// The TCP connection's two streams. Shared (`Rc`) between the byte stream that
+/// tungstenite drives and the connection, which waits on and subscribes to them.
+pub(crate) struct TcpIo {
+    input: InputStream,
+    output: OutputStream,
+    /// Bytes accepted by `write` and not yet taken by the output stream. Taking a
+    /// whole frame at once keeps tungstenite from re-copying a large frame's tail
+    /// for every small chunk the stream accepts.
+    pending: RefCell<Pending>,
+    want_read: Cell<bool>,
+    want_write: Cell<bool>,
+    /// The input stream reported its end.
+    eof: Cell<bool>,
+}
+
+#[derive(Default)]
+struct Pending {
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl TcpIo {
+    pub(crate) fn new(input: InputStream, output: OutputStream) -> TcpIo {
+        TcpIo {
+            input,
+            output,
+            pending: RefCell::new(Pending::default()),
+            want_read: Cell::new(false),
+            want_write: Cell::new(false),
+            eof: Cell::new(false),
+        }
+    }
+
+    /// The input stream's pollable: ready when bytes (or the end) arrived.
+    pub(crate) fn subscribe_input(&self) -> Pollable {
+        self.input.subscribe()
+    }
+
+    /// Whether the input stream ended.
+    pub(crate) fn at_eof(&self) -> bool {
+        self.eof.get()
+    }
+
+    /// Waits until the direction(s) that last returned `WouldBlock` can make
+    /// progress, or the deadline passes. `true` when a stream is ready.
+    pub(crate) fn wait(&self, deadline: Deadline) -> bool {
+        let want_write = self.want_write.replace(false);
+        let want_read = self.want_read.replace(false) || !want_write;
+        if deadline == Deadline::Now {
+            return false;
+        }
+        let mut pollables = Vec::with_capacity(3);
+        if want_read {
+            pollables.push(self.input.subscribe());
+        }
+        if want_write {
+            pollables.push(self.output.subscribe());
+        }
+        let streams = pollables.len() as u32;
+        if let Deadline::At(t) = deadline {
+            pollables.push(monotonic_clock::subscribe_instant(t));
+        }
+        let refs: Vec<&Pollable> = pollables.iter().collect();
+        poll::poll(&refs).iter().any(|&i| i < streams)
+    }
+
+    /// Reads and discards input until the peer ends the stream or the deadline
+    /// passes (used when closing, to let the server close TCP first).
+    pub(crate) fn drain_until_eof(&self, deadline: Deadline) {
+        let mut sink = [0u8; 16 * 1024];
+        let mut me = self;
+        loop {
+            match me.read(&mut sink) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.want_read.set(true);
+                    if !self.wait(deadline) {
+                        return;
+                    }
+                }
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// Writes what `pending` holds until done (`Ok`) or the stream is full
+    /// (`WouldBlock`).
+    fn push_pending(&self) -> io::Result<()> {
+        let mut pending = self.pending.borrow_mut();
+        while pending.start < pending.buf.len() {
+            let permit = match self.output.check_write() {
+                Ok(0) => {
+                    self.want_write.set(true);
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
+                Err(e) => return Err(write_error(e)),
+            };
+            let end = pending.buf.len().min(pending.start.saturating_add(permit));
+            self.output
+                .write(&pending.buf[pending.start..end])
+                .map_err(write_error)?;
+            pending.start = end;
+        }
+        pending.buf.clear();
+        pending.start = 0;
+        Ok(())
+    }
+}
+
+fn write_error(e: StreamError) -> io::Error {
+    match e {
+        StreamError::Closed => {
+            io::Error::new(io::ErrorKind::BrokenPipe, "the connection was closed")
+        }
+        StreamError::LastOperationFailed(e) => {
+            io::Error::new(io::ErrorKind::ConnectionReset, e.to_debug_string())
+        }
+    }
+}
+
+impl Read for &TcpIo {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.eof.get() {
+            return Ok(0);
+        }
+        let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        match self.input.read(len) {
+            Ok(chunk) if chunk.is_empty() => {
+                self.want_read.set(true);
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Ok(chunk) => {
+                let n = chunk.len().min(buf.len());
+                buf[..n].copy_from_slice(&chunk[..n]);
+                Ok(n)
+            }
+            Err(StreamError::Closed) => {
+                self.eof.set(true);
+                Ok(0)
+            }
+            Err(StreamError::LastOperationFailed(e)) => {
+                self.eof.set(true);
+                Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    e.to_debug_string(),
+                ))
+            }
+        }
+    }
+}
+
+impl Write for &TcpIo {
+    /// Takes all of `buf`; [`flush`](Write::flush) (or a later write) pushes it
+    /// out. Never `Ok(0)` for a non-empty buffer.
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.push_pending() {
+            Ok(()) | Err(_) if buf.is_empty() => return Ok(0),
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+        self.pending.borrow_mut().buf.extend_from_slice(buf);
+        // Start sending now; what does not fit waits for `flush`.
+        match self.push_pending() {
+            Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+            _ => Ok(buf.len()),
+        }
+    }
+
+    /// Done when every byte was handed to the host and the host finished
+    /// writing it; `WouldBlock` until then.
+    fn flush(&mut self) -> io::Result<()> {
+        self.push_pending()?;
+        self.output.flush().map_err(write_error)?;
+        match self.output.check_write() {
+            Ok(0) => {
+                self.want_write.set(true);
+                Err(io::ErrorKind::WouldBlock.into())
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(write_error(e)),
+        }
+    }
+}
+
+/// The byte stream tungstenite runs on: plain TCP or TLS over TCP.
+pub(crate) enum Transport {
+    Plain(std::rc::Rc<TcpIo>),
+    #[cfg(feature = "tls")]
+    Tls(Box<crate::tls::TlsStream>),
+}
+
+impl Transport {
+    /// Best-effort goodbye below the WebSocket layer (TLS close_notify).
+    pub(crate) fn shutdown(&mut self) {
+        match self {
+            Transport::Plain(_) => {}
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.send_close_notify(),
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(tcp) => (&**tcp).read(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Plain(tcp) => (&**tcp).write(buf),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Plain(tcp) => (&**tcp).flush(),
+            #[cfg(feature = "tls")]
+            Transport::Tls(tls) => tls.flush(),
+        }
+    }
+}

@@ -1,0 +1,68 @@
+//! A component that exports `golem:websocket/client@1.5.0`, implemented inside
+//! the guest over `wasi:sockets`: RFC 6455 by tungstenite, `wss://` by rustls.
+//!
+//! Compose it into an app that imports the interface:
+//! `wac plug app.wasm --plug polyfill.wasm -o app.composed.wasm`.
+//! The contract of every function is in this crate's README.md.
+
+mod connection;
+mod errors;
+mod io;
+mod net;
+mod settings;
+mod target;
+#[cfg(feature = "tls")]
+mod tls;
+
+mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "polyfill",
+        with: { "wasi:io/poll@0.2.3": wasip2::io::poll },
+        generate_all,
+    });
+}
+
+use bindings::exports::golem::websocket::client::{
+    Error, Guest, GuestWebsocketConnection, Message, WebsocketConnection,
+};
+use wasip2::io::poll::Pollable;
+
+use connection::Connection;
+
+struct Polyfill;
+
+impl Guest for Polyfill {
+    type WebsocketConnection = Connection;
+}
+
+impl GuestWebsocketConnection for Connection {
+    fn connect(
+        url: String,
+        headers: Option<Vec<(String, String)>>,
+    ) -> Result<WebsocketConnection, Error> {
+        Connection::open(&url, &headers.unwrap_or_default()).map(WebsocketConnection::new)
+    }
+
+    fn send(&self, message: Message) -> Result<(), Error> {
+        Connection::send(self, message)
+    }
+
+    fn receive(&self) -> Result<Message, Error> {
+        Connection::receive(self)
+    }
+
+    fn receive_with_timeout(&self, timeout_ms: u64) -> Result<Option<Message>, Error> {
+        Connection::receive_with_timeout(self, timeout_ms)
+    }
+
+    fn close(&self, code: Option<u16>, reason: Option<String>) -> Result<(), Error> {
+        Connection::close(self, code, reason)
+    }
+
+    fn subscribe(&self) -> Pollable {
+        Connection::subscribe(self)
+    }
+}
+
+bindings::export!(Polyfill with_types_in bindings);
