@@ -27,6 +27,7 @@ for example in "${examples[@]}"; do
     app="$out/$example.wasm"
     dest="$composed/$example.wasm"
     if [ ! -e "$dest" ] || [ "$app" -nt "$dest" ] || [ "$out/wasm_websocket_polyfill.wasm" -nt "$dest" ]; then
-        wac plug "$app" --plug "$out/wasm_websocket_polyfill.wasm" -o "$dest"
+        wac plug "$app" --plug "$out/wasm_websocket_polyfill.wasm" -o "$dest" ||
+            { echo "build-components: composing examples/$example with the polyfill failed" >&2; exit 1; }
     fi
 done
