@@ -1,0 +1,38 @@
+//! The composed components under test.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The composed component `target/composed/<name>.wasm` (an example app
+/// plugged with the polyfill), built once per test run by
+/// `scripts/build-components.sh`.
+pub fn composed(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(problem) = BUILT.get_or_init(build) {
+        panic!("{problem}");
+    }
+    let path = crate::repo_path(&format!("target/composed/{name}.wasm"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
+fn build() -> Result<(), String> {
+    let script = crate::repo_path("scripts/build-components.sh");
+    let output = Command::new("bash")
+        .arg(&script)
+        .current_dir(crate::repo_root())
+        .output()
+        .map_err(|err| format!("cannot run {}: {err}", script.display()))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} failed ({}):\n{}{}",
+            script.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}

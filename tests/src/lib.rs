@@ -1,0 +1,44 @@
+//! The harness of the end-to-end tests (in `tests/e2e/`).
+//!
+//! In the style of wstd's test-programs: the example apps are built for
+//! `wasm32-wasip2`, composed with the polyfill ([`components`]), served by the
+//! real `wasmtime serve` on a free loopback port ([`wasmtime`]) and driven over
+//! HTTP ([`http`], [`apps`]). Their peers are a WebSocket server of our own
+//! with fault modes ([`fault_server`]) and an independent implementation, the
+//! Python `websockets` library ([`python`]); TLS material is generated per run
+//! ([`certs`]).
+//!
+//! Every process a test starts is owned by a guard ([`process::Process`]) that
+//! kills it when dropped, also when the test panics, and that asks the kernel
+//! to kill it should the test process itself die.
+
+#![cfg(not(target_family = "wasm"))]
+
+pub mod apps;
+pub mod certs;
+pub mod components;
+pub mod fault_server;
+pub mod http;
+pub mod process;
+pub mod python;
+pub mod wasmtime;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root (the workspace holding this crate).
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate lives in the repository")
+}
+
+/// A file under the repository root.
+pub fn repo_path(relative: &str) -> PathBuf {
+    repo_root().join(relative)
+}
+
+/// A loopback port nothing listens on (bound once, then released).
+pub fn unused_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    listener.local_addr().expect("a bound address").port()
+}

@@ -1,0 +1,122 @@
+//! `wasmtime serve` running a composed component on a free loopback port.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use crate::http::{self, HttpResponse};
+use crate::process::Process;
+
+/// How long a request to the app may take before the test gives up, unless
+/// [`Serve::request_timeout`] says otherwise: far above any bound a test
+/// checks, so that only a hang trips it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How `wasmtime serve` is started: which component, which polyfill
+/// settings (environment variables), which preopened directories.
+#[must_use]
+pub struct Serve {
+    component: PathBuf,
+    env: Vec<(String, String)>,
+    dirs: Vec<(PathBuf, String)>,
+    name_lookup: bool,
+    request_timeout: Duration,
+}
+
+impl Serve {
+    /// Serves the composed example `app` (see [`crate::components::composed`])
+    /// with the command line of the README: `-Scli -Sinherit-network`.
+    pub fn app(app: &str) -> Serve {
+        Serve {
+            component: crate::components::composed(app),
+            env: Vec::new(),
+            dirs: Vec::new(),
+            name_lookup: false,
+            request_timeout: REQUEST_TIMEOUT,
+        }
+    }
+
+    /// Passes an environment variable to the guest (`--env NAME=VALUE`).
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Serve {
+        self.env.push((name.to_owned(), value.into()));
+        self
+    }
+
+    /// Preopens `host` as `guest` (`--dir HOST::GUEST`).
+    pub fn dir(mut self, host: &Path, guest: &str) -> Serve {
+        self.dirs.push((host.to_owned(), guest.to_owned()));
+        self
+    }
+
+    /// Lets the guest resolve host names (`-Sallow-ip-name-lookup`). Tests
+    /// only ever resolve `localhost`, which `/etc/hosts` answers.
+    pub fn allow_name_lookup(mut self) -> Serve {
+        self.name_lookup = true;
+        self
+    }
+
+    /// Gives up on a request to the app after `timeout` (instead of
+    /// [`REQUEST_TIMEOUT`]), so that a test whose app hangs fails quickly.
+    pub fn request_timeout(mut self, timeout: Duration) -> Serve {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Starts `wasmtime serve` on `127.0.0.1:0` and waits until it listens.
+    pub fn start(self) -> ServedApp {
+        let mut command = Command::new("wasmtime");
+        command.args([
+            "serve",
+            "-Scli",
+            "-Sinherit-network",
+            "--addr",
+            "127.0.0.1:0",
+        ]);
+        if self.name_lookup {
+            command.arg("-Sallow-ip-name-lookup");
+        }
+        for (name, value) in &self.env {
+            command.arg("--env").arg(format!("{name}={value}"));
+        }
+        for (host, guest) in &self.dirs {
+            command
+                .arg("--dir")
+                .arg(format!("{}::{guest}", host.display()));
+        }
+        command.arg(&self.component);
+        let mut process = Process::spawn("wasmtime serve", command);
+        // Compiling the component can take a while on a busy machine; the
+        // compilation cache makes every later start quick.
+        let addr = process.wait_for_line(Duration::from_secs(300), |line| {
+            line.strip_prefix("Serving HTTP on http://")?
+                .trim_end_matches('/')
+                .parse::<SocketAddr>()
+                .ok()
+        });
+        ServedApp {
+            addr,
+            request_timeout: self.request_timeout,
+            _process: process,
+        }
+    }
+}
+
+/// A component served by `wasmtime serve`; stopped when dropped.
+pub struct ServedApp {
+    addr: SocketAddr,
+    request_timeout: Duration,
+    /// Owned only to stop `wasmtime serve` when the app is dropped.
+    _process: Process,
+}
+
+impl ServedApp {
+    /// `GET /?<query>`, the query built from `params` (URL-encoded).
+    pub fn get(&self, params: &[(&str, &str)]) -> HttpResponse {
+        let query = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        http::get(self.addr, &format!("/?{query}"), self.request_timeout)
+            .unwrap_or_else(|err| panic!("GET /?{query} from {}: {err}", self.addr))
+    }
+}

@@ -1,0 +1,26 @@
+//! End-to-end tests: the example components, composed with the polyfill,
+//! under the real `wasmtime serve`, against real WebSocket servers on
+//! loopback. Each module proves one group of behaviours; the harness is the
+//! `wasm_websocket_tests` library next to this file.
+//!
+//! The first test to need a component builds them all once
+//! (`scripts/build-components.sh`); every test starts its own `wasmtime
+//! serve` and servers and stops them when it ends, passing or failing.
+
+#![cfg(not(target_family = "wasm"))]
+
+mod closing;
+mod fanin;
+mod faults;
+mod handshake;
+mod preflight;
+mod python_peer;
+mod round_trip;
+mod settings;
+mod tls;
+
+use std::time::Duration;
+
+/// Slack added to every upper time bound a test checks: the machine may be
+/// busy, and only a hang past the bound should fail a test.
+const MARGIN: Duration = Duration::from_secs(20);

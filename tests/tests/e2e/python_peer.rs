@@ -1,0 +1,88 @@
+//! Against an independent implementation, the Python `websockets` library:
+//! echo of text and binary, close codes and reasons in both directions, and
+//! subprotocol selection.
+
+use wasm_websocket_tests::apps::Close;
+use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::wasmtime::Serve;
+
+#[test]
+fn text_and_binary_round_trip_byte_exact() {
+    let peer = PythonPeer::start();
+    let app = Serve::app("echo").start();
+    for (size, binary) in [
+        ("0", "0"),
+        ("5", "0"),
+        ("70000", "0"),
+        ("1", "1"),
+        ("1048576", "1"),
+    ] {
+        let report = app
+            .echo(&[
+                ("url", &peer.url("/echo")),
+                ("size", size),
+                ("binary", binary),
+                ("count", "3"),
+                ("timeout_ms", "60000"),
+            ])
+            .report();
+        assert_eq!(report.received.len(), 3, "size {size}: {report:?}");
+        assert!(
+            report.received.iter().all(|r| r.echo_exact),
+            "size {size}: {report:?}"
+        );
+    }
+}
+
+#[test]
+fn the_apps_close_code_and_reason_reach_the_server() {
+    let mut peer = PythonPeer::start();
+    let app = Serve::app("echo").start();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("close_code", "4001"),
+            ("close_reason", "bye"),
+        ])
+        .report();
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+    assert_eq!(report.close, Some(Close::new(4001, "bye")));
+    assert_eq!(
+        peer.wait_for_close(),
+        PeerClose {
+            path: "/echo".to_owned(),
+            close_code: Some(4001),
+            close_reason: Some("bye".to_owned()),
+        }
+    );
+}
+
+#[test]
+fn the_servers_close_code_and_reason_reach_the_app() {
+    let peer = PythonPeer::start();
+    let app = Serve::app("echo").start();
+    let report = app
+        .echo(&[("url", &peer.url("/close?code=4003&reason=going%20home"))])
+        .report();
+    assert_eq!(
+        report.close,
+        Some(Close::new(4003, "going home")),
+        "{report:?}"
+    );
+    assert_eq!(report.error, None);
+}
+
+#[test]
+fn the_servers_subprotocol_selection_holds() {
+    let peer = PythonPeer::start();
+    let app = Serve::app("echo").start();
+    let selected = |offers: &[&str]| {
+        let url = peer.url("/subprotocol");
+        let mut params = vec![("url", url.as_str())];
+        params.extend(offers.iter().map(|offer| ("protocol", *offer)));
+        app.echo(&params).report().received[0].data.clone().unwrap()
+    };
+    assert_eq!(selected(&["chat", "superchat"]), "superchat");
+    assert_eq!(selected(&["chat"]), "chat");
+    assert_eq!(selected(&[]), "");
+}

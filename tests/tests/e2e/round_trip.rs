@@ -1,0 +1,114 @@
+//! Messages cross the whole chain (app, SDK, polyfill, TCP, our server, and
+//! back) byte-exact, as text and as binary, from 0 bytes to 16 MiB, in order.
+
+use wasm_websocket_tests::apps::Close;
+use wasm_websocket_tests::fault_server::FaultServer;
+use wasm_websocket_tests::wasmtime::Serve;
+
+const MIB: usize = 1 << 20;
+
+#[test]
+fn text_and_binary_round_trip_byte_exact_across_frame_length_encodings() {
+    let server = FaultServer::start();
+    let app = Serve::app("echo").start();
+    // 0..=125 take a 7-bit length, 126..=65535 a 16-bit one, above that 64 bits.
+    for size in [0, 1, 125, 126, 127, 65535, 65536, 65537, MIB] {
+        for binary in ["0", "1"] {
+            let size_text = size.to_string();
+            let report = app
+                .echo(&[
+                    ("url", &server.url("/echo")),
+                    ("size", &size_text),
+                    ("binary", binary),
+                    ("timeout_ms", "60000"),
+                ])
+                .report();
+            let what = format!("size {size}, binary={binary}: {report:?}");
+            assert_eq!((report.sent, report.received.len()), (1, 1), "{what}");
+            let reply = &report.received[0];
+            assert_eq!(
+                reply.kind,
+                if binary == "1" { "binary" } else { "text" },
+                "{what}"
+            );
+            assert_eq!(reply.len, size, "{what}");
+            assert!(reply.echo_exact, "{what}");
+            assert_eq!(report.error, None, "{what}");
+            assert_eq!(report.close_result.as_deref(), Some("ok"), "{what}");
+        }
+    }
+}
+
+#[test]
+fn sixteen_mib_messages_round_trip_byte_exact() {
+    let server = FaultServer::start();
+    let app = Serve::app("echo").start();
+    let size = (16 * MIB).to_string();
+    for binary in ["1", "0"] {
+        let report = app
+            .echo(&[
+                ("url", &server.url("/echo")),
+                ("size", &size),
+                ("binary", binary),
+                ("timeout_ms", "60000"),
+            ])
+            .report();
+        assert_eq!(report.received.len(), 1, "{report:?}");
+        assert_eq!(report.received[0].len, 16 * MIB);
+        assert!(report.received[0].echo_exact, "binary={binary}: {report:?}");
+        assert_eq!(
+            report.received[0].data, None,
+            "long data is left out of the report"
+        );
+    }
+}
+
+#[test]
+fn text_and_binary_content_is_reported_as_sent() {
+    let server = FaultServer::start();
+    let app = Serve::app("echo").start();
+    let text = app
+        .echo(&[
+            ("url", &server.url("/echo")),
+            ("msg", "grüße, 世界"),
+            ("count", "3"),
+        ])
+        .report();
+    assert_eq!(text.sent, 3);
+    assert_eq!(text.received.len(), 3);
+    for reply in &text.received {
+        assert_eq!(
+            (reply.kind.as_str(), reply.data.as_deref()),
+            ("text", Some("grüße, 世界"))
+        );
+        assert!(reply.echo_exact);
+    }
+    let binary = app
+        .echo(&[
+            ("url", &server.url("/echo")),
+            ("msg", "hi\u{0}"),
+            ("binary", "1"),
+        ])
+        .report();
+    assert_eq!(binary.received[0].kind, "binary");
+    assert_eq!(binary.received[0].data.as_deref(), Some("686900"));
+}
+
+#[test]
+fn messages_arrive_in_the_order_sent() {
+    let server = FaultServer::start();
+    let app = Serve::app("echo").start();
+    let report = app
+        .echo(&[("url", &server.url("/burst?n=50")), ("expect", "50")])
+        .report();
+    let data: Vec<_> = report
+        .received
+        .iter()
+        .map(|r| r.data.clone().unwrap())
+        .collect();
+    let expected: Vec<_> = (0..50).map(|i| format!("burst {i}")).collect();
+    assert_eq!(data, expected);
+    assert_eq!(report.error, None);
+    // The burst's close was not collected yet: it arrives while closing.
+    assert_eq!(report.close, Some(Close::new(1000, "burst done")));
+}
