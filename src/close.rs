@@ -105,6 +105,8 @@ pub enum CloseCode {
     /// 1013: the service is overloaded; try again later.
     Again,
     /// 1014: a gateway or proxy received an invalid response upstream.
+    /// Registered with IANA after RFC 6455; the protocol engine of the
+    /// polyfill (tungstenite) rejects it on the wire, so it is not allowed.
     BadGateway,
     /// 1015: the TLS handshake failed. Reported locally, never sent.
     Tls,
@@ -122,12 +124,15 @@ impl CloseCode {
     /// Whether an endpoint may send this code in a close frame.
     ///
     /// False for 1005, 1006 and 1015 (only ever reported locally), for the
-    /// reserved 1004 and 1016–2999, and for codes below 1000 or above 4999.
+    /// reserved 1004 and 1016–2999, for 1014 (see [`CloseCode::BadGateway`]),
+    /// and for codes below 1000 or above 4999. This is tungstenite's rule, so
+    /// what this crate sends, the polyfill accepts.
     pub fn is_allowed(self) -> bool {
         !matches!(
             self,
             CloseCode::Status
                 | CloseCode::Abnormal
+                | CloseCode::BadGateway
                 | CloseCode::Tls
                 | CloseCode::Reserved(_)
                 | CloseCode::Bad(_)
@@ -264,7 +269,7 @@ mod tests {
             .filter(|&c| CloseCode::from(c).is_allowed())
             .collect();
         let expected: Vec<u16> = (1000..=1003)
-            .chain(1007..=1014)
+            .chain(1007..=1013)
             .chain(3000..=4999)
             .collect();
         assert_eq!(allowed, expected);

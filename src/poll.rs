@@ -1,7 +1,9 @@
 //! Waiting for host pollables on the wstd reactor from `poll`-style code.
 //!
-//! Each wait subscribes afresh and is dropped as soon as it is ready, so no
-//! reactor registration outlives the wait it was made for (see DESIGN.md).
+//! The wstd reactor wakes a registered wait for as long as its pollable is
+//! ready, until the wait is dropped. So each wait subscribes afresh and is
+//! dropped as soon as it is ready, and the futures that own waits drop them
+//! when they are dropped themselves (see DESIGN.md).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -44,20 +46,25 @@ impl Readiness {
 pub(crate) struct Deadline(Option<(Instant, Wait)>);
 
 impl Deadline {
-    /// Ready once `at` has passed.
+    /// Ready once `at` has passed. The timer is dropped once ready.
     pub(crate) fn poll(&mut self, cx: &mut Context<'_>, at: Instant) -> Poll<()> {
         if Instant::now() >= at {
-            self.0 = None;
+            self.cancel();
             return Poll::Ready(());
         }
-        match &mut self.0 {
-            Some((armed, wait)) if *armed == at => Pin::new(wait).poll(cx).map(drop),
-            slot => {
-                let mut wait = Timer::at(at).wait();
-                let ready = Pin::new(&mut wait).poll(cx).map(drop);
-                *slot = Some((at, wait));
-                ready
-            }
+        let wait = match &mut self.0 {
+            Some((armed, wait)) if *armed == at => wait,
+            slot => &mut slot.insert((at, Timer::at(at).wait())).1,
+        };
+        let ready = Pin::new(wait).poll(cx).map(drop);
+        if ready.is_ready() {
+            self.cancel();
         }
+        ready
+    }
+
+    /// Drops the timer, if any.
+    pub(crate) fn cancel(&mut self) {
+        self.0 = None;
     }
 }

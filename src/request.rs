@@ -10,8 +10,11 @@ use crate::{Error, Result};
 /// close frame unless [`ClientRequest::close_timeout`] says otherwise.
 pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The longest timeout the crate waits for; longer ones count as this (a year).
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
 /// Headers the handshake itself writes; a request may not set them.
-const HANDSHAKE_HEADERS: [&str; 7] = [
+const HANDSHAKE_HEADERS: [&str; 8] = [
     "host",
     "upgrade",
     "connection",
@@ -19,6 +22,7 @@ const HANDSHAKE_HEADERS: [&str; 7] = [
     "sec-websocket-version",
     "sec-websocket-accept",
     "sec-websocket-extensions",
+    "content-length",
 ];
 
 /// A WebSocket opening request, built up before
@@ -58,26 +62,30 @@ impl ClientRequest {
 
     /// Adds a header to the handshake request, e.g. `Authorization`.
     ///
-    /// Names must be HTTP tokens and values free of CR, LF and NUL. Headers
-    /// the handshake writes itself (`Host`, `Upgrade`, `Connection`,
-    /// `Sec-WebSocket-Key`, `-Version`, `-Accept`, `-Extensions`) are refused,
-    /// and `Sec-WebSocket-Protocol` is set with [`ClientRequest::subprotocol`].
+    /// Names must be HTTP tokens; values may hold visible ASCII, spaces and
+    /// tabs (no CR, LF, NUL or other control characters, no non-ASCII).
+    /// Headers the handshake writes itself (`Host`, `Upgrade`, `Connection`,
+    /// `Content-Length`, `Sec-WebSocket-Key`, `-Version`, `-Accept`,
+    /// `-Extensions`) are refused, and `Sec-WebSocket-Protocol` is set with
+    /// [`ClientRequest::subprotocol`].
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     /// Offers a subprotocol, in order of preference; all offers travel in one
-    /// `Sec-WebSocket-Protocol` header.
+    /// `Sec-WebSocket-Protocol` header. Each must be an HTTP token, offered
+    /// once.
     pub fn subprotocol(mut self, protocol: impl Into<String>) -> Self {
         self.subprotocols.push(protocol.into());
         self
     }
 
     /// How long [`WebSocket::close`](crate::WebSocket::close) waits for the
-    /// peer's close frame (default [`DEFAULT_CLOSE_TIMEOUT`]).
+    /// peer's close frame (default [`DEFAULT_CLOSE_TIMEOUT`]). Timeouts
+    /// beyond a year count as a year.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
+        self.close_timeout = timeout.min(MAX_TIMEOUT);
         self
     }
 
@@ -105,10 +113,15 @@ impl ClientRequest {
             headers.push((name.clone(), value.clone()));
         }
         if !self.subprotocols.is_empty() {
-            for protocol in &self.subprotocols {
+            for (i, protocol) in self.subprotocols.iter().enumerate() {
                 if protocol.is_empty() || !protocol.bytes().all(is_token_byte) {
                     return Err(Error::InvalidHeader(format!(
                         "subprotocol {protocol:?} is not an HTTP token"
+                    )));
+                }
+                if self.subprotocols[..i].contains(protocol) {
+                    return Err(Error::InvalidHeader(format!(
+                        "subprotocol {protocol:?} is offered twice"
                     )));
                 }
             }
@@ -179,7 +192,10 @@ fn validate_header(name: &str, value: &str) -> Result<()> {
             "{name} is written by the WebSocket handshake and cannot be set"
         )));
     }
-    if let Some(bad) = value.chars().find(|c| matches!(c, '\r' | '\n' | '\0')) {
+    if let Some(bad) = value
+        .chars()
+        .find(|&c| c != '\t' && !(' '..='~').contains(&c))
+    {
         return Err(Error::InvalidHeader(format!(
             "value of {name} contains {bad:?}"
         )));
@@ -235,6 +251,8 @@ mod tests {
             ("X-Ünicode", "x", "not an HTTP token"),
             ("X-Split", "a\r\nInjected: yes", "'\\r'"),
             ("X-Nul", "a\0b", "'\\0'"),
+            ("X-Control", "a\u{7f}b", "'\\u{7f}'"),
+            ("X-Utf8", "café", "'é'"),
         ] {
             match check(ClientRequest::new("ws://h").header(name, value)) {
                 Err(Error::InvalidHeader(m)) => assert!(m.contains(reason), "{name}: {m}"),
@@ -283,6 +301,12 @@ mod tests {
         );
         let err = check(ClientRequest::new("ws://h").subprotocol("a b")).unwrap_err();
         assert!(matches!(err, Error::InvalidHeader(m) if m.contains("\"a b\"")));
+        let err = check(
+            ClientRequest::new("ws://h")
+                .subprotocol("v1")
+                .subprotocol("v1"),
+        );
+        assert!(matches!(err, Err(Error::InvalidHeader(m)) if m.contains("twice")));
     }
 
     #[test]
@@ -291,5 +315,7 @@ mod tests {
         assert_eq!(request.close_timeout_value(), DEFAULT_CLOSE_TIMEOUT);
         let request = request.close_timeout(Duration::from_millis(250));
         assert_eq!(request.close_timeout_value(), Duration::from_millis(250));
+        let request = request.close_timeout(Duration::MAX);
+        assert_eq!(request.close_timeout_value(), MAX_TIMEOUT);
     }
 }

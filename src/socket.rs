@@ -3,7 +3,7 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker, ready};
@@ -16,6 +16,7 @@ use wstd::time::Instant;
 
 use crate::bindings::golem::websocket::client::{self as host, WebsocketConnection};
 use crate::poll::{Deadline, Readiness};
+use crate::request::MAX_TIMEOUT;
 use crate::{ClientRequest, CloseCode, CloseFrame, Error, Message, Result};
 
 /// A WebSocket client connection.
@@ -79,8 +80,10 @@ struct Shared {
     /// Messages and the final error taken off the connection by a close but not
     /// yet read by the receiver.
     pending: VecDeque<Result<Message>>,
-    /// The receiver's task, woken when a close fills `pending` or ends the connection.
+    /// The receiver's task, woken when a close fills `pending`, starts or ends.
     reader: Option<Waker>,
+    /// The task waiting in a close, woken when the receiver ends the connection.
+    closer: Option<Waker>,
     close_timeout: Duration,
 }
 
@@ -91,11 +94,19 @@ enum State {
     Closing {
         deadline: Instant,
     },
-    /// The connection is released. `peer_closed` when the peer began a close
-    /// handshake that completed.
-    Ended {
-        peer_closed: bool,
-    },
+    /// The connection is released.
+    Ended(Ending),
+}
+
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    /// The peer began the close handshake, and it completed.
+    PeerClosed,
+    /// Our close was answered, or the connection failed.
+    Done,
+    /// The peer did not answer our close within the close timeout.
+    TimedOut,
 }
 
 impl WebSocket {
@@ -140,6 +151,7 @@ impl WebSocket {
             state: State::Open,
             pending: VecDeque::new(),
             reader: None,
+            closer: None,
             close_timeout: request.close_timeout_value(),
         }));
         Ok(WebSocket {
@@ -222,11 +234,18 @@ impl WebSocketSender {
     /// [`Error::InvalidCloseFrame`] for a code a client may not send or a reason
     /// over 123 bytes (nothing is sent then). Data messages that arrive while
     /// waiting, and the peer's close, are kept for [`WebSocketReceiver::recv`]
-    /// and the stream. Closing again is [`Error::AlreadyClosed`]; closing after
-    /// the peer closed first is `Ok(())`.
+    /// and the stream; when the peer does not answer, the stream ends with
+    /// `Err(Error::Timeout)`.
+    ///
+    /// If a close frame was already sent (by `send(Message::Close(..))`, or by
+    /// a `close` that was dropped before it finished), `close` sends nothing
+    /// and waits for the answer again. Closing after the close finished is
+    /// [`Error::AlreadyClosed`]; closing after the peer closed first is `Ok(())`.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
-        self.start_close(frame)?;
-        poll_fn(|cx| self.poll_closed(cx)).await
+        if !matches!(self.shared.borrow().state, State::Closing { .. }) {
+            self.start_close(frame)?;
+        }
+        Close(self).await
     }
 
     fn send_now(&mut self, message: Message) -> Result<()> {
@@ -245,7 +264,7 @@ impl WebSocketSender {
             frame.check_sendable()?;
         }
         let mut shared = self.shared.borrow_mut();
-        if let State::Ended { peer_closed: true } = shared.state {
+        if shared.state == State::Ended(Ending::PeerClosed) {
             return Ok(());
         }
         let conn = shared.open_connection()?;
@@ -257,15 +276,18 @@ impl WebSocketSender {
             Ok(()) => {
                 let deadline = Instant::now() + shared.close_timeout.into();
                 shared.state = State::Closing { deadline };
+                // A receiver already waiting must now watch the deadline too.
+                shared.wake_reader();
                 Ok(())
             }
-            Err(err) => match shared.end(err) {
-                item @ (Ok(_) | Err(Error::Closed(None))) => {
-                    shared.deliver(item);
-                    Ok(())
-                }
-                Err(err) => Err(err),
-            },
+            // The connection was over already: the close is done.
+            Err(err @ host::Error::Closed(_)) => {
+                let item = shared.end(err);
+                shared.deliver(item);
+                Ok(())
+            }
+            // The frame was not sent; the connection stays as it was.
+            Err(err) => Err(err.into()),
         }
     }
 
@@ -274,31 +296,57 @@ impl WebSocketSender {
     fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let mut shared = self.shared.borrow_mut();
         let shared = &mut *shared;
-        loop {
-            let State::Closing { deadline } = shared.state else {
-                return Poll::Ready(Ok(()));
+        let done = loop {
+            let deadline = match shared.state {
+                State::Closing { deadline } => deadline,
+                State::Ended(Ending::TimedOut) => break Err(Error::Timeout),
+                State::Open | State::Ended(_) => break Ok(()),
             };
-            if let Some(item) = shared.take() {
-                let result = match &item {
-                    Ok(_) | Err(Error::Closed(None)) => Ok(()),
-                    Err(err) => Err(err.clone()),
-                };
-                shared.deliver(item);
-                if shared.conn.is_none() {
-                    return Poll::Ready(result);
-                }
+            if self.close_deadline.poll(cx, deadline).is_ready() {
+                shared.time_out();
                 continue;
             }
-            if self.close_deadline.poll(cx, deadline).is_ready() {
-                shared.release(State::Ended { peer_closed: false });
-                return Poll::Ready(Err(Error::Timeout));
+            if let Some(item) = shared.take() {
+                let failure = match &item {
+                    Ok(_) | Err(Error::Closed(None)) => None,
+                    Err(err) => Some(err.clone()),
+                };
+                shared.deliver(item);
+                match failure {
+                    Some(err) => break Err(err),
+                    None => continue,
+                }
             }
+            shared.closer = Some(cx.waker().clone());
             let Shared {
                 close_wait, conn, ..
             } = shared;
             let conn = conn.as_ref().expect("a closing connection is held");
             ready!(close_wait.poll(cx, || conn.subscribe()));
-        }
+        };
+        self.close_deadline.cancel();
+        Poll::Ready(done)
+    }
+}
+
+/// One wait for the end of a close. Dropped before it ends, it drops its
+/// waits, so that no reactor registration outlives it.
+struct Close<'a>(&'a mut WebSocketSender);
+
+impl Future for Close<'_> {
+    type Output = Result<()>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.get_mut().0.poll_closed(cx)
+    }
+}
+
+impl Drop for Close<'_> {
+    fn drop(&mut self) {
+        self.0.close_deadline.cancel();
+        let mut shared = self.0.shared.borrow_mut();
+        shared.close_wait.cancel();
+        shared.closer = None;
     }
 }
 
@@ -316,9 +364,9 @@ impl WebSocketReceiver {
     /// Receives the next message, waiting at most `timeout`.
     ///
     /// On expiry the result is [`Error::Timeout`] and the connection stays open;
-    /// no message is lost.
+    /// no message is lost. Timeouts beyond a year count as a year.
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Message> {
-        let timeout = wstd::time::Duration::from(timeout);
+        let timeout = wstd::time::Duration::from(timeout.min(MAX_TIMEOUT));
         self.recv()
             .timeout(timeout)
             .await
@@ -328,23 +376,22 @@ impl WebSocketReceiver {
     fn receiver_poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
         let mut shared = self.shared.borrow_mut();
         let shared = &mut *shared;
-        loop {
+        let next = loop {
             if let Some(item) = shared.pending.pop_front() {
-                return Poll::Ready(Some(item));
+                break Some(item);
             }
             if shared.conn.is_none() {
                 self.terminated = true;
-                return Poll::Ready(None);
-            }
-            if let Some(item) = shared.take() {
-                shared.recv_wait.cancel();
-                return Poll::Ready(Some(item));
+                break None;
             }
             if let State::Closing { deadline } = shared.state
                 && self.close_deadline.poll(cx, deadline).is_ready()
             {
-                shared.release(State::Ended { peer_closed: false });
-                return Poll::Ready(Some(Err(Error::Timeout)));
+                shared.time_out();
+                continue;
+            }
+            if let Some(item) = shared.take() {
+                break Some(item);
             }
             shared.reader = Some(cx.waker().clone());
             let Shared {
@@ -352,7 +399,10 @@ impl WebSocketReceiver {
             } = shared;
             let conn = conn.as_ref().expect("an unreleased connection is held");
             ready!(recv_wait.poll(cx, || conn.subscribe()));
-        }
+        };
+        shared.recv_wait.cancel();
+        self.close_deadline.cancel();
+        Poll::Ready(next)
     }
 }
 
@@ -397,35 +447,49 @@ impl Shared {
     /// Ends the connection on a host error: the peer's close becomes
     /// `Message::Close`, anything else an [`Error`].
     fn end(&mut self, err: host::Error) -> Result<Message> {
-        let peer_closed = self.state == State::Open;
-        let item = match err {
-            host::Error::Closed(Some(info)) => Ok(Message::Close(
-                (info.code != u16::from(CloseCode::Status))
-                    .then(|| CloseFrame::new(info.code, info.reason)),
-            )),
-            other => Err(Error::from(other)),
+        let (item, ending) = match err {
+            host::Error::Closed(Some(info)) => {
+                let frame = (info.code != u16::from(CloseCode::Status))
+                    .then(|| CloseFrame::new(info.code, info.reason));
+                let ending = match self.state {
+                    State::Open => Ending::PeerClosed,
+                    _ => Ending::Done,
+                };
+                (Ok(Message::Close(frame)), ending)
+            }
+            other => (Err(Error::from(other)), Ending::Done),
         };
-        let peer_closed = peer_closed && item.is_ok();
-        self.release(State::Ended { peer_closed });
+        self.release(ending);
         item
+    }
+
+    /// Ends a close whose deadline passed; the receiver's last item says so.
+    fn time_out(&mut self) {
+        self.deliver(Err(Error::Timeout));
+        self.release(Ending::TimedOut);
     }
 
     /// Queues an item for the receiver and wakes it.
     fn deliver(&mut self, item: Result<Message>) {
         self.pending.push_back(item);
+        self.wake_reader();
+    }
+
+    fn wake_reader(&mut self) {
         if let Some(reader) = self.reader.take() {
             reader.wake();
         }
     }
 
-    /// Drops the connection (its waits first) and wakes a waiting receiver.
-    fn release(&mut self, state: State) {
-        self.state = state;
+    /// Drops the connection (its waits first) and wakes both halves.
+    fn release(&mut self, ending: Ending) {
+        self.state = State::Ended(ending);
         self.recv_wait.cancel();
         self.close_wait.cancel();
         self.conn = None;
-        if let Some(reader) = self.reader.take() {
-            reader.wake();
+        self.wake_reader();
+        if let Some(closer) = self.closer.take() {
+            closer.wake();
         }
     }
 }
@@ -439,6 +503,13 @@ impl Drop for Shared {
     }
 }
 
+/// Messages as they arrive; after the peer's close or an error, the stream ends.
+///
+/// A `poll_next` that returns `Pending` leaves its wait registered with the
+/// wstd reactor until the stream is polled again or dropped, and the reactor
+/// wakes the task whenever data is ready. So a stream that is no longer polled
+/// (e.g. a `select` whose other branch won) costs wake-ups until it is polled
+/// or dropped; [`recv`](WebSocketReceiver::recv) ends its wait with the call.
 impl Stream for WebSocketReceiver {
     type Item = Result<Message>;
 
@@ -457,6 +528,7 @@ impl FusedStream for WebSocketReceiver {
     }
 }
 
+/// The receiving half's stream; see [`WebSocketReceiver`]'s `Stream` impl.
 impl Stream for WebSocket {
     type Item = Result<Message>;
 
