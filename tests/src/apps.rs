@@ -29,6 +29,9 @@ pub struct EchoReport {
     pub close_result: Option<String>,
     pub error: Option<String>,
     pub error_kind: Option<String>,
+    /// With `send_after_close=1`: `ok` or the variant name of the error of
+    /// one more send after the close.
+    pub after_close: Option<String>,
 }
 
 /// One reply collected by `echo`.

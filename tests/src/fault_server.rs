@@ -8,7 +8,7 @@
 //! | --- | --- |
 //! | `/echo` | echoes text and binary messages, any size |
 //! | `/headers` | answers each message with a JSON object of the request headers |
-//! | `/subprotocol?supported=a,b` | selects the first of `supported` the client offered and answers each message with it (`""` for none); `force=x` selects `x` whatever was offered |
+//! | `/subprotocol?supported=a,b` | selects the first of `supported` the client offered and answers each message with it (`""` for none); `force=x` selects `x` whatever was offered. Every other mode ignores an offer: its 101 selects no subprotocol |
 //! | `/reject` | answers `403 Forbidden` |
 //! | `/redirect` | answers `302 Found` to `/echo` on this server |
 //! | `/stall` | reads the request and never answers |

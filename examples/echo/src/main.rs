@@ -4,8 +4,10 @@
 //! Build it, compose it with the polyfill and serve it:
 //! ```text
 //! scripts/build-components.sh
-//! wasmtime serve -Scli -Sinherit-network target/composed/echo.wasm
+//! .venv/bin/python scripts/echo_server.py --port 9001 &
+//! wasmtime serve -Scli -Sinherit-network --addr 127.0.0.1:8080 target/composed/echo.wasm &
 //! curl 'http://127.0.0.1:8080/?url=ws://127.0.0.1:9001/&msg=hi&count=2'
+//! curl 'http://127.0.0.1:8080/?url=ws://127.0.0.1:9001/&msg=hi&count=2&via=sink'
 //! ```
 //!
 //! Query parameters: `url` (required), `msg` (default `hello`), `count`
@@ -14,17 +16,36 @@
 //! or for text the letters `a`..`z` repeating), `expect` (replies to collect,
 //! default `count`), `timeout_ms` (per reply, default 5000), `header=Name:Value`
 //! and `protocol=p` (both repeatable), `close_code` and `close_reason`
-//! (default 1000 and ""), `close=0` (drop the socket instead of closing).
+//! (default 1000 and ""), `close=0` (drop the socket instead of closing),
+//! `via=api|sink` and `send_after_close=1` (below).
+//!
+//! `via=api` (the default) uses the inherent methods: `send`, `recv_timeout`,
+//! `close(Some(frame))`, then `recv` to drain what arrived while closing.
+//! `via=sink` uses the `futures` traits of the same, unsplit `WebSocket`
+//! instead: the messages go through its `Sink` (`SinkExt::feed` for each, then
+//! `SinkExt::flush`), the replies come from its `Stream` (`StreamExt::next`
+//! under the per-reply timeout), the close is `SinkExt::close` (`Sink::poll_close`
+//! sends close 1000 with no reason and waits for the peer's close), and what
+//! arrived meanwhile is drained from the `Stream` until it ends. `close_code`
+//! and `close_reason` do not apply to `via=sink` (the query is refused).
+//!
+//! `send_after_close=1`: once the socket was closed (or, with `close=0`, once
+//! the replies were collected, before the drop), send the message once more,
+//! the same way (`via`), and report the outcome in `after_close`: `"ok"`, or
+//! the error's variant name, e.g. `"AlreadyClosed"` after a close.
 //!
 //! The answer is `200 application/json`:
 //! `{"sent", "received": [{"type", "len", "data", "echo_exact"}], "close",
-//! "close_result", "error", "error_kind"}`. A bad query is `400` with a text
+//! "close_result", "error", "error_kind", "after_close"}` (`after_close` is
+//! `null` without `send_after_close=1`). A bad query is `400` with a text
 //! body, a failed connect `502` with `{"error", "error_kind"}`.
 
 use std::time::Duration;
 
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use wasm_websocket::{ClientRequest, CloseFrame, Error, Message, WebSocket};
+use wstd::future::FutureExt as _;
 use wstd::http::{Body, Request, Response, StatusCode};
 
 /// Replies longer than this are reported without their data.
@@ -48,6 +69,17 @@ struct Params {
     timeout: Duration,
     /// The close to send at the end; `None` drops the socket instead.
     close: Option<CloseFrame>,
+    via: Via,
+    send_after_close: bool,
+}
+
+/// Which API the app talks through.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    /// `send`, `recv_timeout`, `close`, `recv`.
+    Api,
+    /// `Sink` (`feed`, `flush`, `close`) and `Stream` (`next`).
+    Sink,
 }
 
 impl Params {
@@ -61,9 +93,11 @@ impl Params {
         let mut timeout_ms = 5000;
         let mut headers = Vec::new();
         let mut protocols = Vec::new();
-        let mut close_code = 1000;
-        let mut close_reason = String::new();
+        let mut close_code = None;
+        let mut close_reason = None;
         let mut close = true;
+        let mut via = Via::Api;
+        let mut send_after_close = false;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => url = Some(value.into_owned()),
@@ -80,13 +114,27 @@ impl Params {
                     headers.push((name.to_owned(), value.trim_start().to_owned()));
                 }
                 "protocol" => protocols.push(value.into_owned()),
-                "close_code" => close_code = number(&key, &value)?,
-                "close_reason" => close_reason = value.into_owned(),
+                "close_code" => close_code = Some(number(&key, &value)?),
+                "close_reason" => close_reason = Some(value.into_owned()),
                 "close" => close = flag(&key, &value)?,
+                "via" => {
+                    via = match &*value {
+                        "api" => Via::Api,
+                        "sink" => Via::Sink,
+                        _ => return Err(format!("via must be api or sink, got {value:?}")),
+                    }
+                }
+                "send_after_close" => send_after_close = flag(&key, &value)?,
                 _ => return Err(format!("unknown query parameter {key:?}")),
             }
         }
         let url = url.ok_or("missing query parameter url")?;
+        if via == Via::Sink && (close_code.is_some() || close_reason.is_some()) {
+            return Err(
+                "close_code and close_reason do not apply to via=sink: the Sink closes with 1000"
+                    .to_owned(),
+            );
+        }
         let mut request = ClientRequest::new(url);
         for (name, value) in headers {
             request = request.header(name, value);
@@ -112,7 +160,11 @@ impl Params {
             count,
             expect: expect.unwrap_or(count),
             timeout: Duration::from_millis(timeout_ms),
-            close: close.then(|| CloseFrame::new(close_code, close_reason)),
+            close: close.then(|| {
+                CloseFrame::new(close_code.unwrap_or(1000), close_reason.unwrap_or_default())
+            }),
+            via,
+            send_after_close,
         })
     }
 }
@@ -146,11 +198,16 @@ async fn run(params: Params) -> Response<Body> {
             );
         }
     };
+    let via = params.via;
 
     let mut sent = 0;
     let mut error = None;
     for _ in 0..params.count {
-        match ws.send(params.message.clone()).await {
+        let result = match via {
+            Via::Api => ws.send(params.message.clone()).await,
+            Via::Sink => SinkExt::feed(&mut ws, params.message.clone()).await,
+        };
+        match result {
             Ok(()) => sent += 1,
             Err(err) => {
                 error = Some(err);
@@ -158,12 +215,22 @@ async fn run(params: Params) -> Response<Body> {
             }
         }
     }
+    if via == Via::Sink
+        && error.is_none()
+        && let Err(err) = SinkExt::flush(&mut ws).await
+    {
+        error = Some(err);
+    }
 
     let mut received = Vec::new();
     // The peer's close frame: `Some(None)` for a close without a code.
     let mut peer_close = None;
     while error.is_none() && peer_close.is_none() && received.len() < params.expect {
-        match ws.recv_timeout(params.timeout).await {
+        let next = match via {
+            Via::Api => ws.recv_timeout(params.timeout).await,
+            Via::Sink => next_within(&mut ws, params.timeout).await,
+        };
+        match next {
             Ok(Message::Close(frame)) => peer_close = Some(frame),
             Ok(reply) => received.push(describe(&reply, &params.message)),
             Err(err) => error = Some(err),
@@ -172,13 +239,25 @@ async fn run(params: Params) -> Response<Body> {
 
     let close_result = match params.close {
         Some(frame) => {
-            let result = ws.close(Some(frame)).await;
+            let result = match via {
+                Via::Api => ws.close(Some(frame)).await,
+                // `Sink::poll_close`: close 1000, then wait for the peer's.
+                Via::Sink => SinkExt::close(&mut ws).await,
+            };
             if result.is_ok() {
                 // The connection is released now; what arrived while closing
                 // is still queued, the peer's close among it.
-                while let Ok(message) = ws.recv().await {
-                    if let Message::Close(frame) = message {
-                        peer_close = Some(frame);
+                loop {
+                    let item = match via {
+                        // `recv` fails once the queue is empty.
+                        Via::Api => ws.recv().await.ok().map(Ok),
+                        // The stream ends after the queued items.
+                        Via::Sink => StreamExt::next(&mut ws).await,
+                    };
+                    match item {
+                        Some(Ok(Message::Close(frame))) => peer_close = Some(frame),
+                        Some(_) => {}
+                        None => break,
                     }
                 }
             }
@@ -188,11 +267,23 @@ async fn run(params: Params) -> Response<Body> {
                 Err(err) => err.to_string(),
             })
         }
-        None => {
-            drop(ws);
-            Value::Null
-        }
+        None => Value::Null,
     };
+
+    let after_close = if params.send_after_close {
+        let result = match via {
+            Via::Api => ws.send(params.message.clone()).await,
+            Via::Sink => SinkExt::send(&mut ws, params.message.clone()).await,
+        };
+        Some(match result {
+            Ok(()) => "ok".to_owned(),
+            Err(err) => error_kind(&err),
+        })
+    } else {
+        None
+    };
+    // Without a close, this sends close 1000 (best effort).
+    drop(ws);
 
     let close = match peer_close {
         Some(Some(frame)) => json!({ "code": u16::from(frame.code), "reason": frame.reason }),
@@ -207,8 +298,21 @@ async fn run(params: Params) -> Response<Body> {
         "close_result": close_result,
         "error": error.as_ref().map(Error::to_string),
         "error_kind": error.as_ref().map(error_kind),
+        "after_close": after_close,
     });
     respond(StatusCode::OK, "application/json", body.to_string())
+}
+
+/// The next item of the socket's `Stream`, waiting at most `timeout`:
+/// `Error::Timeout` on expiry.
+async fn next_within(ws: &mut WebSocket, timeout: Duration) -> Result<Message, Error> {
+    let timeout = wstd::time::Duration::from(timeout);
+    match StreamExt::next(ws).timeout(timeout).await {
+        Ok(Some(item)) => item,
+        // The stream ends only after a close or an error, which end the loop.
+        Ok(None) => Err(Error::Other("the stream ended early".to_owned())),
+        Err(_) => Err(Error::Timeout),
+    }
 }
 
 /// One reply as JSON: its type, length, data (text, or lowercase hex for

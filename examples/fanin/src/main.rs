@@ -3,11 +3,24 @@
 //! every connection ended, or `deadline_ms` passed. A connection that stays
 //! silent holds up nothing: the others are read as their messages come.
 //!
+//! Try it against two local echo servers (each echoes its greeting, so two
+//! messages arrive in all):
 //! ```text
 //! scripts/build-components.sh
-//! wasmtime serve -Scli -Sinherit-network target/composed/fanin.wasm
-//! curl 'http://127.0.0.1:8080/?url=ws://127.0.0.1:9001/a&url=ws://127.0.0.1:9002/b&count=4'
+//! .venv/bin/python scripts/echo_server.py --port 9001 &
+//! .venv/bin/python scripts/echo_server.py --port 9002 &
+//! wasmtime serve -Scli -Sinherit-network --addr 127.0.0.1:8080 target/composed/fanin.wasm &
+//! curl 'http://127.0.0.1:8080/?url=ws://127.0.0.1:9001/a&url=ws://127.0.0.1:9002/b&count=2'
 //! ```
+//! answers (`elapsed_ms` varies)
+//! ```text
+//! {"connections":[{"close_result":"ok","error":null,"received":1,"url":"ws://127.0.0.1:9001/a"},
+//! {"close_result":"ok","error":null,"received":1,"url":"ws://127.0.0.1:9002/b"}],
+//! "count_reached":true,"deadline_hit":false,"elapsed_ms":23,
+//! "events":[{"conn":0,"data":"hello 0","type":"text"},{"conn":1,"data":"hello 1","type":"text"}]}
+//! ```
+//! (on one line). With `count=4` the two messages never make the count and
+//! the answer comes at the deadline, 5 s, with `"deadline_hit":true`.
 //!
 //! Query parameters: `url` (repeatable, at least one), `count` (data messages
 //! to collect; default: no limit), `deadline_ms` (default 5000), `msg` (the

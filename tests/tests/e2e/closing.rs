@@ -2,7 +2,9 @@
 //! server and the app; a close without a code reads as 1005; dropping an open
 //! socket sends 1000; codes a client may not send are refused before
 //! anything is sent; a peer that never answers a close (it ignores it, or
-//! never reads at all) holds the app no longer than the close bound.
+//! never reads at all) holds the app no longer than the close bound; once
+//! the connection ended (the peer's close, the app's close, an abrupt end),
+//! a further send is `AlreadyClosed`.
 
 use std::time::{Duration, Instant};
 
@@ -174,4 +176,62 @@ fn a_peer_that_ignores_the_close_holds_the_app_no_longer_than_the_close_bound() 
 fn a_peer_that_never_reads_holds_the_app_no_longer_than_the_close_bound() {
     let server = FaultServer::start();
     close_ends_within_the_bound(&server, "/blackhole");
+}
+
+/// Runs `echo` with `send_after_close=1` and returns what the last send did.
+fn send_after_close(server: &FaultServer, target: &str, params: &[(&str, &str)]) -> String {
+    let app = Serve::app("echo").start();
+    let url = server.url(target);
+    let mut all = vec![("url", url.as_str()), ("send_after_close", "1")];
+    all.extend_from_slice(params);
+    let report = app.echo(&all).report();
+    match report.after_close {
+        Some(outcome) => outcome,
+        None => panic!("no after_close: {report:?}"),
+    }
+}
+
+#[test]
+fn a_send_on_an_open_connection_succeeds() {
+    // The control for the tests below: `after_close` reports a success too.
+    let server = FaultServer::start();
+    assert_eq!(send_after_close(&server, "/echo", &[("close", "0")]), "ok");
+}
+
+#[test]
+fn a_send_after_the_peers_close_is_already_closed() {
+    for via in ["api", "sink"] {
+        let server = FaultServer::start();
+        let target = "/close-after?n=1&code=4002&reason=done";
+        // The peer's close is read while collecting; the app sends no close.
+        let params = [("expect", "5"), ("close", "0"), ("via", via)];
+        assert_eq!(
+            send_after_close(&server, target, &params),
+            "AlreadyClosed",
+            "via={via}"
+        );
+    }
+}
+
+#[test]
+fn a_send_after_the_apps_close_is_already_closed() {
+    for via in ["api", "sink"] {
+        let server = FaultServer::start();
+        assert_eq!(
+            send_after_close(&server, "/echo", &[("via", via)]),
+            "AlreadyClosed",
+            "via={via}"
+        );
+        assert_eq!(server.wait_for_close(MARGIN).code, Some(1000), "via={via}");
+    }
+}
+
+#[test]
+fn a_send_after_an_abrupt_end_is_already_closed() {
+    let server = FaultServer::start();
+    let params = [("expect", "2"), ("close", "0")];
+    assert_eq!(
+        send_after_close(&server, "/drop?n=1", &params),
+        "AlreadyClosed"
+    );
 }

@@ -1,8 +1,10 @@
 //! The opening handshake: extra headers and offered subprotocols reach the
 //! server and the selection is honoured; a refused handshake (403, a
 //! redirect, which is never followed, or a subprotocol that was not offered)
-//! is a connection failure naming the cause; host names resolve, and IPv6
-//! loopback works.
+//! is a connection failure naming the cause; so is a server that accepts
+//! none of the offered subprotocols (the app could not learn which one is
+//! spoken, so the polyfill does not go on without one); host names resolve,
+//! and IPv6 loopback works.
 
 use wasm_websocket_tests::fault_server::FaultServer;
 use wasm_websocket_tests::wasmtime::Serve;
@@ -70,6 +72,41 @@ fn a_subprotocol_that_was_not_offered_is_refused() {
         ])
         .connect_failure();
     assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+}
+
+#[test]
+fn a_declined_subprotocol_offer_is_a_connection_failure() {
+    let server = FaultServer::start();
+    let app = Serve::app("echo").start();
+    // `/subprotocol` supporting none of the offers, and `/echo`, which
+    // ignores the offer: both answer 101 without Sec-WebSocket-Protocol.
+    for target in ["/subprotocol?supported=mqtt", "/echo"] {
+        let failure = app
+            .echo(&[
+                ("url", &server.url(target)),
+                ("protocol", "chat"),
+                ("protocol", "superchat"),
+            ])
+            .connect_failure();
+        assert_eq!(
+            failure.error_kind, "ConnectionFailed",
+            "{target}: {failure:?}"
+        );
+        assert!(
+            failure.error.contains("subprotocol"),
+            "{target}: {failure:?}"
+        );
+    }
+    // The offers were made, and the server accepted the handshake.
+    let handshakes = server.handshakes();
+    assert_eq!(handshakes.len(), 2);
+    for handshake in handshakes {
+        assert_eq!(
+            handshake.header("sec-websocket-protocol"),
+            Some("chat, superchat"),
+            "{handshake:?}"
+        );
+    }
 }
 
 #[test]

@@ -17,6 +17,7 @@ mod preflight;
 mod python_peer;
 mod round_trip;
 mod settings;
+mod sink_and_stream;
 mod tls;
 
 use std::time::Duration;
