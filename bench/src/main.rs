@@ -1,0 +1,46 @@
+//! `wasm-websocket-bench`: measures a wasm-websocket component (composed with
+//! the polyfill, under `wasmtime run`) against a native tokio-tungstenite client,
+//! both talking to the same native echo server on loopback.
+//!
+//! - `wasm-websocket-bench [--quick] [--repetitions N]`: the whole benchmark
+//!   (after `bash scripts/build-components.sh`); `--quick` runs each workload once
+//!   with small counts, as a smoke test.
+//! - `wasm-websocket-bench client <workload> <ws url> [params]`: the native
+//!   client alone (what the benchmark runs as its baseline).
+//! - `wasm-websocket-bench server`: the echo server alone; prints its URL.
+//!
+//! The harness is native only; on wasm targets this program does nothing.
+
+#[cfg(not(target_family = "wasm"))]
+mod client;
+#[cfg(not(target_family = "wasm"))]
+mod harness;
+#[cfg(not(target_family = "wasm"))]
+mod process;
+#[cfg(not(target_family = "wasm"))]
+mod server;
+#[cfg(not(target_family = "wasm"))]
+mod table;
+
+#[cfg(not(target_family = "wasm"))]
+fn main() -> std::process::ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("client") => client::main(&args[1..]),
+        Some("server") => match server::EchoServer::start() {
+            Ok(server) => {
+                println!("{}", server.url);
+                server.run_forever();
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("cannot start the echo server: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        _ => harness::main(&args),
+    }
+}
+
+#[cfg(target_family = "wasm")]
+fn main() {}
