@@ -13,8 +13,6 @@ use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Error as WsError, HandshakeError, Message as WsMessage, WebSocket};
 use wasip2::io::poll::Pollable;
-use wasip2::sockets::network::Network;
-use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 
 use crate::bindings::exports::golem::websocket::client::{CloseInfo, Error, Message};
 use crate::errors::{self, ReadFailure};
@@ -42,10 +40,8 @@ pub(crate) struct Connection {
 struct Inner {
     /// `None` only while dropping.
     ws: Option<WebSocket<Transport>>,
-    /// The TCP streams (shared with the transport). Dropped before `socket`.
+    /// The TCP connection (shared with the transport).
     tcp: Option<Rc<TcpIo>>,
-    socket: Option<TcpSocket>,
-    network: Option<Network>,
     settings: Settings,
     /// A message or error read ahead by `subscribe`, returned by the next receive.
     stash: Option<Result<Message, Error>>,
@@ -98,10 +94,7 @@ impl Connection {
         };
         let tcp =
             net::connect(&target.host, target.ip(), target.port, deadline).map_err(bounded)?;
-        // Declared in parent-to-child order so that early returns drop children first.
-        let network = tcp.network;
-        let socket = tcp.socket;
-        let io = Rc::new(TcpIo::new(tcp.input, tcp.output));
+        let io = Rc::new(TcpIo::new(tcp));
 
         #[cfg(feature = "tls")]
         let transport = match tls_config {
@@ -145,8 +138,6 @@ impl Connection {
             inner: RefCell::new(Inner {
                 ws: Some(ws),
                 tcp: Some(io),
-                socket: Some(socket),
-                network: Some(network),
                 settings,
                 stash: None,
                 ended: None,
@@ -409,9 +400,10 @@ impl Inner {
                     self.settings.send_timeout.as_millis(),
                     settings::SEND_TIMEOUT_MS
                 );
-                if let Some(socket) = &self.socket {
-                    let _ = socket.shutdown(ShutdownType::Both);
+                if let Some(io) = &self.tcp {
+                    io.shutdown();
                 }
+                self.send_broken = Some(text.clone());
                 self.ended = Some(None);
                 Err(Error::SendFailure(text))
             }
@@ -439,10 +431,12 @@ impl Inner {
     }
 
     /// Ends the connection: close frame if none was sent, wait briefly for the
-    /// server to close TCP, then drop streams, socket and network in that order.
+    /// server to close TCP, then close TCP (which never waits: see `TcpIo`).
     fn shut_down(&mut self) {
         self.stash = None;
-        let transport_ended = self.tcp.as_ref().is_none_or(|io| io.at_eof());
+        // After a failed send nothing more can be sent, so there is no goodbye.
+        let transport_ended =
+            self.send_broken.is_some() || self.tcp.as_ref().is_none_or(|io| io.at_eof());
         if self.ws.is_some() && !transport_ended {
             let deadline = Deadline::after(GOODBYE);
             if self.ended.is_none() && !self.close_sent {
@@ -464,8 +458,6 @@ impl Inner {
         }
         self.ws = None;
         self.tcp = None;
-        self.socket = None;
-        self.network = None;
     }
 }
 

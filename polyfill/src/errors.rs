@@ -103,20 +103,25 @@ pub(crate) fn handshake_text(err: &Error) -> String {
         Error::Protocol(ProtocolError::SecWebSocketAcceptKeyMismatch) => {
             "the server's Sec-WebSocket-Accept does not match the key sent (HTTP 101)".to_string()
         }
-        Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(sub)) => {
-            let why = match sub {
-                SubProtocolError::ServerSentSubProtocolNoneRequested => {
-                    "the server chose a subprotocol though none was offered"
-                }
-                SubProtocolError::InvalidSubProtocol => {
-                    "the server chose a subprotocol that was not offered"
-                }
-                SubProtocolError::NoSubProtocol => {
-                    "the server accepted none of the offered subprotocols"
-                }
-            };
-            format!("{why} (Sec-WebSocket-Protocol, HTTP 101)")
-        }
+        Error::Protocol(ProtocolError::SecWebSocketSubProtocolError(sub)) => match sub {
+            SubProtocolError::ServerSentSubProtocolNoneRequested => {
+                "the server chose a subprotocol though none was offered \
+                 (Sec-WebSocket-Protocol, HTTP 101)"
+                    .to_string()
+            }
+            SubProtocolError::InvalidSubProtocol => {
+                "the server chose a subprotocol that was not offered \
+                 (Sec-WebSocket-Protocol, HTTP 101)"
+                    .to_string()
+            }
+            // Going on would let the app speak a subprotocol the server did not
+            // agree to: the interface has no way to tell it that none was chosen.
+            SubProtocolError::NoSubProtocol => "the server accepted none of the offered \
+                 subprotocols (its HTTP 101 answer has no Sec-WebSocket-Protocol header); \
+                 the connect fails because the interface cannot tell the app that no \
+                 subprotocol was agreed (offer none to connect without one)"
+                .to_string(),
+        },
         Error::Protocol(ProtocolError::MissingUpgradeWebSocketHeader) => {
             "the server's 101 answer has no \"Upgrade: websocket\" header".to_string()
         }
@@ -276,5 +281,13 @@ mod tests {
             ProtocolError::SecWebSocketSubProtocolError(SubProtocolError::InvalidSubProtocol),
         ));
         assert!(text.contains("not offered"), "{text}");
+        let text = handshake_text(&Error::Protocol(
+            ProtocolError::SecWebSocketSubProtocolError(SubProtocolError::NoSubProtocol),
+        ));
+        assert!(
+            text.starts_with("the server accepted none of the offered subprotocols"),
+            "{text}"
+        );
+        assert!(text.contains("the connect fails"), "{text}");
     }
 }

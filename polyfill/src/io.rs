@@ -7,10 +7,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::io::{self, Read, Write};
+use std::mem::ManuallyDrop;
 
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::{self, Pollable};
-use wasip2::io::streams::{InputStream, OutputStream, StreamError};
+use wasip2::io::streams::StreamError;
+use wasip2::sockets::tcp::ShutdownType;
+
+use crate::net::TcpConnection;
 
 /// A point on the monotonic clock (nanoseconds).
 pub(crate) type Instant = monotonic_clock::Instant;
@@ -71,11 +75,13 @@ pub(crate) fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
     }
 }
 
-/// The TCP connection's two streams. Shared (`Rc`) between the byte stream that
-/// tungstenite drives and the connection, which waits on and subscribes to them.
+/// The TCP connection and its two streams. Shared (`Rc`) between the byte
+/// stream that tungstenite drives and the connection, which waits on and
+/// subscribes to them. Dropping it closes the connection without waiting for
+/// the peer ([`TcpConnection::close`]).
 pub(crate) struct TcpIo {
-    input: InputStream,
-    output: OutputStream,
+    /// Taken out only by `Drop`.
+    tcp: ManuallyDrop<TcpConnection>,
     /// Bytes accepted by `write` and not yet taken by the output stream. Taking a
     /// whole frame at once keeps tungstenite from re-copying a large frame's tail
     /// for every small chunk the stream accepts.
@@ -93,10 +99,9 @@ struct Pending {
 }
 
 impl TcpIo {
-    pub(crate) fn new(input: InputStream, output: OutputStream) -> TcpIo {
+    pub(crate) fn new(tcp: TcpConnection) -> TcpIo {
         TcpIo {
-            input,
-            output,
+            tcp: ManuallyDrop::new(tcp),
             pending: RefCell::new(Pending::default()),
             want_read: Cell::new(false),
             want_write: Cell::new(false),
@@ -106,7 +111,13 @@ impl TcpIo {
 
     /// The input stream's pollable: ready when bytes (or the end) arrived.
     pub(crate) fn subscribe_input(&self) -> Pollable {
-        self.input.subscribe()
+        self.tcp.input.subscribe()
+    }
+
+    /// Shuts the socket down in both directions (bytes not yet handed to the
+    /// host are dropped); later reads see the end, later writes fail.
+    pub(crate) fn shutdown(&self) {
+        let _ = self.tcp.socket.shutdown(ShutdownType::Both);
     }
 
     /// Whether the input stream ended.
@@ -124,10 +135,10 @@ impl TcpIo {
         }
         let mut pollables = Vec::with_capacity(3);
         if want_read {
-            pollables.push(self.input.subscribe());
+            pollables.push(self.tcp.input.subscribe());
         }
         if want_write {
-            pollables.push(self.output.subscribe());
+            pollables.push(self.tcp.output.subscribe());
         }
         let streams = pollables.len() as u32;
         if let Deadline::At(t) = deadline {
@@ -162,7 +173,7 @@ impl TcpIo {
     fn push_pending(&self) -> io::Result<()> {
         let mut pending = self.pending.borrow_mut();
         while pending.start < pending.buf.len() {
-            let permit = match self.output.check_write() {
+            let permit = match self.tcp.output.check_write() {
                 Ok(0) => {
                     self.want_write.set(true);
                     return Err(io::ErrorKind::WouldBlock.into());
@@ -171,7 +182,8 @@ impl TcpIo {
                 Err(e) => return Err(write_error(e)),
             };
             let end = pending.buf.len().min(pending.start.saturating_add(permit));
-            self.output
+            self.tcp
+                .output
                 .write(&pending.buf[pending.start..end])
                 .map_err(write_error)?;
             pending.start = end;
@@ -179,6 +191,14 @@ impl TcpIo {
         pending.buf.clear();
         pending.start = 0;
         Ok(())
+    }
+}
+
+impl Drop for TcpIo {
+    fn drop(&mut self) {
+        // SAFETY: `tcp` is taken once, here, and not used afterwards.
+        let tcp = unsafe { ManuallyDrop::take(&mut self.tcp) };
+        tcp.close();
     }
 }
 
@@ -202,7 +222,7 @@ impl Read for &TcpIo {
             return Ok(0);
         }
         let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
-        match self.input.read(len) {
+        match self.tcp.input.read(len) {
             Ok(chunk) if chunk.is_empty() => {
                 self.want_read.set(true);
                 Err(io::ErrorKind::WouldBlock.into())
@@ -249,8 +269,8 @@ impl Write for &TcpIo {
     /// writing it; `WouldBlock` until then.
     fn flush(&mut self) -> io::Result<()> {
         self.push_pending()?;
-        self.output.flush().map_err(write_error)?;
-        match self.output.check_write() {
+        self.tcp.output.flush().map_err(write_error)?;
+        match self.tcp.output.check_write() {
             Ok(0) => {
                 self.want_write.set(true);
                 Err(io::ErrorKind::WouldBlock.into())

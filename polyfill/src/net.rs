@@ -1,5 +1,7 @@
-//! Name lookup and TCP connect over wasi:sockets, bounded by a deadline.
+//! Name lookup and TCP connect over wasi:sockets, bounded by a deadline, and
+//! closing a TCP connection without ever waiting for the peer.
 
+use std::cell::RefCell;
 use std::net::IpAddr;
 
 use wasip2::io::streams::{InputStream, OutputStream};
@@ -9,18 +11,86 @@ use wasip2::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
     Network,
 };
-use wasip2::sockets::tcp::TcpSocket;
+use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
 use crate::io::{Deadline, wait_for};
 
 /// A connected TCP socket and its streams. The streams are the socket's
-/// children: drop them first, then the socket, then the network.
+/// children: drop them first, then the socket, then the network. End it with
+/// [`TcpConnection::close`], not by dropping it.
 pub(crate) struct TcpConnection {
     pub(crate) network: Network,
     pub(crate) socket: TcpSocket,
     pub(crate) input: InputStream,
     pub(crate) output: OutputStream,
+}
+
+impl TcpConnection {
+    /// Shuts the socket down and releases it, never waiting for the peer.
+    ///
+    /// wasmtime (48) hands every `write` to a background task, and dropping an
+    /// `output-stream` waits for that task to finish, and, when no write is in
+    /// flight, for the socket to become writable (`TcpWriter::cancel` awaits
+    /// `ready()`). Against a peer that stopped reading, both wait until the
+    /// peer reads or goes away. `shutdown` releases an idle stream at once (it
+    /// becomes closed), but a write in flight only turns into "close after this
+    /// write". Such a stream, and the socket that owns it (a parent may not be
+    /// dropped before its children), are parked instead of dropped: released
+    /// by a later [`sweep`] once the write ended (the peer read or reset), or
+    /// when the host ends the instance, which aborts the write and closes the
+    /// socket.
+    pub(crate) fn close(self) {
+        let TcpConnection {
+            network,
+            socket,
+            input,
+            output,
+        } = self;
+        drop(input);
+        let _ = socket.shutdown(ShutdownType::Both);
+        if write_in_flight(&output) {
+            PARKED.with(|parked| parked.borrow_mut().push(Parked { output, socket }));
+        } else {
+            drop(output);
+            drop(socket);
+        }
+        drop(network);
+        sweep();
+    }
+}
+
+/// An output stream whose last write had not ended when its connection was
+/// closed, and its socket.
+struct Parked {
+    output: OutputStream,
+    socket: TcpSocket,
+}
+
+thread_local! {
+    static PARKED: RefCell<Vec<Parked>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether the host is still writing to a stream that was shut down: it then
+/// reports 0 bytes of room, while a stream that ended reports an error.
+fn write_in_flight(output: &OutputStream) -> bool {
+    matches!(output.check_write(), Ok(0))
+}
+
+/// Releases the parked connections whose write has ended since.
+fn sweep() {
+    let done: Vec<Parked> = PARKED.with(|parked| {
+        let mut parked = parked.borrow_mut();
+        let (done, waiting) = parked
+            .drain(..)
+            .partition(|p: &Parked| !write_in_flight(&p.output));
+        *parked = waiting;
+        done
+    });
+    for Parked { output, socket } in done {
+        drop(output);
+        drop(socket);
+    }
 }
 
 /// Connects to `host:port` (an IP literal or a name looked up through
@@ -31,6 +101,7 @@ pub(crate) fn connect(
     port: u16,
     deadline: Deadline,
 ) -> Result<TcpConnection, String> {
+    sweep();
     let network = instance_network();
     let addresses = match ip {
         Some(ip) => vec![to_wasi(ip)],
