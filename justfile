@@ -22,7 +22,7 @@ demo url="": setup
 
 # Everything: unit tests, end-to-end tests, Autobahn, and one quick pass of the benchmarks.
 test: build
-    cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests
+    cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     just autobahn
     just bench --quick
 
