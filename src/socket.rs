@@ -239,8 +239,9 @@ impl WebSocketSender {
     ///
     /// If a close frame was already sent (by `send(Message::Close(..))`, or by
     /// a `close` that was dropped before it finished, which is safe), `close`
-    /// sends nothing and waits for the answer again. Closing after the close finished is
-    /// [`Error::AlreadyClosed`]; closing after the peer closed first is `Ok(())`.
+    /// sends nothing and waits for the answer again. Closing after the close
+    /// finished is [`Error::AlreadyClosed`]; closing after the peer closed
+    /// first is `Ok(())`.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
         if !matches!(self.shared.borrow().state, State::Closing { .. }) {
             self.start_close(frame)?;
