@@ -35,7 +35,7 @@ bench *args: build
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
 
 # Formatting, clippy on both targets, and docs, all warnings denied.
-check:
+check: setup
     cargo fmt --all --check
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
