@@ -3,10 +3,10 @@
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
+use std::future::poll_fn;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll, Waker, ready};
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use futures_core::{FusedStream, Stream};
@@ -15,7 +15,7 @@ use wstd::future::FutureExt as _;
 use wstd::time::Instant;
 
 use crate::bindings::golem::websocket::client::{self as host, WebsocketConnection};
-use crate::poll::{Deadline, Readiness};
+use crate::poll::Watch;
 use crate::request::MAX_TIMEOUT;
 use crate::{ClientRequest, CloseCode, CloseFrame, Error, Message, Result};
 
@@ -59,22 +59,20 @@ pub struct WebSocket {
 /// The sending half of a [`WebSocket`], from [`WebSocket::split`].
 pub struct WebSocketSender {
     shared: Rc<RefCell<Shared>>,
-    close_deadline: Deadline,
 }
 
 /// The receiving half of a [`WebSocket`], from [`WebSocket::split`].
 pub struct WebSocketReceiver {
     shared: Rc<RefCell<Shared>>,
-    close_deadline: Deadline,
     terminated: bool,
 }
 
 /// What both halves share: the host connection and the state of the close.
 struct Shared {
-    // The waits hold pollables that are children of `conn`; as fields they are
-    // declared first so that they are dropped before it.
-    recv_wait: Readiness,
-    close_wait: Readiness,
+    // The watch holds a pollable that is a child of `conn`; as a field it is
+    // declared first so that it is dropped before it.
+    /// What the watcher task waits for, while a half waits for the connection.
+    watch: Option<Watch>,
     conn: Option<WebsocketConnection>,
     state: State,
     /// Messages and the final error taken off the connection by a close but not
@@ -84,6 +82,9 @@ struct Shared {
     reader: Option<Waker>,
     /// The task waiting in a close, woken when the receiver ends the connection.
     closer: Option<Waker>,
+    /// The watcher task, if one runs, and its waker while it waits.
+    watcher_running: bool,
+    watcher: Option<Waker>,
     close_timeout: Duration,
 }
 
@@ -145,23 +146,22 @@ impl WebSocket {
         let headers = (!headers.is_empty()).then_some(headers);
         let conn = WebsocketConnection::connect(&url, headers.as_deref())?;
         let shared = Rc::new(RefCell::new(Shared {
-            recv_wait: Readiness::default(),
-            close_wait: Readiness::default(),
+            watch: None,
             conn: Some(conn),
             state: State::Open,
             pending: VecDeque::new(),
             reader: None,
             closer: None,
+            watcher_running: false,
+            watcher: None,
             close_timeout: request.close_timeout_value(),
         }));
         Ok(WebSocket {
             sender: WebSocketSender {
                 shared: shared.clone(),
-                close_deadline: Deadline::default(),
             },
             receiver: WebSocketReceiver {
                 shared,
-                close_deadline: Deadline::default(),
                 terminated: false,
             },
         })
@@ -238,14 +238,14 @@ impl WebSocketSender {
     /// `Err(Error::Timeout)`.
     ///
     /// If a close frame was already sent (by `send(Message::Close(..))`, or by
-    /// a `close` that was dropped before it finished), `close` sends nothing
-    /// and waits for the answer again. Closing after the close finished is
+    /// a `close` that was dropped before it finished, which is safe), `close`
+    /// sends nothing and waits for the answer again. Closing after the close finished is
     /// [`Error::AlreadyClosed`]; closing after the peer closed first is `Ok(())`.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
         if !matches!(self.shared.borrow().state, State::Closing { .. }) {
             self.start_close(frame)?;
         }
-        Close(self).await
+        poll_fn(|cx| self.poll_closed(cx)).await
     }
 
     fn send_now(&mut self, message: Message) -> Result<()> {
@@ -276,7 +276,9 @@ impl WebSocketSender {
             Ok(()) => {
                 let deadline = Instant::now() + shared.close_timeout.into();
                 shared.state = State::Closing { deadline };
-                // A receiver already waiting must now watch the deadline too.
+                // Waits under way must now also watch the deadline.
+                shared.watch = None;
+                shared.wake_watcher();
                 shared.wake_reader();
                 Ok(())
             }
@@ -295,58 +297,29 @@ impl WebSocketSender {
     /// connection ends or the close deadline passes.
     fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let mut shared = self.shared.borrow_mut();
-        let shared = &mut *shared;
-        let done = loop {
-            let deadline = match shared.state {
-                State::Closing { deadline } => deadline,
-                State::Ended(Ending::TimedOut) => break Err(Error::Timeout),
-                State::Open | State::Ended(_) => break Ok(()),
-            };
-            if self.close_deadline.poll(cx, deadline).is_ready() {
-                shared.time_out();
+        loop {
+            match shared.state {
+                State::Closing { .. } => {}
+                State::Ended(Ending::TimedOut) => return Poll::Ready(Err(Error::Timeout)),
+                State::Open | State::Ended(_) => return Poll::Ready(Ok(())),
+            }
+            if shared.check_deadline() {
                 continue;
             }
-            if let Some(item) = shared.take() {
-                let failure = match &item {
-                    Ok(_) | Err(Error::Closed(None)) => None,
-                    Err(err) => Some(err.clone()),
-                };
-                shared.deliver(item);
-                match failure {
-                    Some(err) => break Err(err),
-                    None => continue,
-                }
+            let Some(item) = shared.take() else {
+                shared.closer = Some(cx.waker().clone());
+                shared.watch_for(&self.shared);
+                return Poll::Pending;
+            };
+            let failure = match &item {
+                Ok(_) | Err(Error::Closed(None)) => None,
+                Err(err) => Some(err.clone()),
+            };
+            shared.deliver(item);
+            if let Some(err) = failure {
+                return Poll::Ready(Err(err));
             }
-            shared.closer = Some(cx.waker().clone());
-            let Shared {
-                close_wait, conn, ..
-            } = shared;
-            let conn = conn.as_ref().expect("a closing connection is held");
-            ready!(close_wait.poll(cx, || conn.subscribe()));
-        };
-        self.close_deadline.cancel();
-        Poll::Ready(done)
-    }
-}
-
-/// One wait for the end of a close. Dropped before it ends, it drops its
-/// waits, so that no reactor registration outlives it.
-struct Close<'a>(&'a mut WebSocketSender);
-
-impl Future for Close<'_> {
-    type Output = Result<()>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.get_mut().0.poll_closed(cx)
-    }
-}
-
-impl Drop for Close<'_> {
-    fn drop(&mut self) {
-        self.0.close_deadline.cancel();
-        let mut shared = self.0.shared.borrow_mut();
-        shared.close_wait.cancel();
-        shared.closer = None;
+        }
     }
 }
 
@@ -358,7 +331,9 @@ impl WebSocketReceiver {
     /// and after any error (an abrupt end is `Err(Error::Closed(None))`), the
     /// connection is over and `recv` returns [`Error::AlreadyClosed`].
     pub async fn recv(&mut self) -> Result<Message> {
-        Recv(self).await.unwrap_or(Err(Error::AlreadyClosed))
+        poll_fn(|cx| self.receiver_poll(cx))
+            .await
+            .unwrap_or(Err(Error::AlreadyClosed))
     }
 
     /// Receives the next message, waiting at most `timeout`.
@@ -375,53 +350,53 @@ impl WebSocketReceiver {
 
     fn receiver_poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
         let mut shared = self.shared.borrow_mut();
-        let shared = &mut *shared;
-        let next = loop {
+        loop {
             if let Some(item) = shared.pending.pop_front() {
-                break Some(item);
+                return Poll::Ready(Some(item));
             }
             if shared.conn.is_none() {
                 self.terminated = true;
-                break None;
+                return Poll::Ready(None);
             }
-            if let State::Closing { deadline } = shared.state
-                && self.close_deadline.poll(cx, deadline).is_ready()
-            {
-                shared.time_out();
+            if shared.check_deadline() {
                 continue;
             }
-            if let Some(item) = shared.take() {
-                break Some(item);
-            }
-            shared.reader = Some(cx.waker().clone());
-            let Shared {
-                recv_wait, conn, ..
-            } = shared;
-            let conn = conn.as_ref().expect("an unreleased connection is held");
-            ready!(recv_wait.poll(cx, || conn.subscribe()));
+            let Some(item) = shared.take() else {
+                shared.reader = Some(cx.waker().clone());
+                shared.watch_for(&self.shared);
+                return Poll::Pending;
+            };
+            return Poll::Ready(Some(item));
+        }
+    }
+}
+
+/// The watcher task of a connection: waits for what [`Shared::watch`] holds,
+/// drops it the moment it fires, and wakes the halves. It ends then, or when
+/// the watch is dropped (the connection ended) or the connection is gone.
+async fn watcher(shared: Weak<RefCell<Shared>>) {
+    poll_fn(|cx| {
+        let Some(shared) = shared.upgrade() else {
+            return Poll::Ready(());
         };
-        shared.recv_wait.cancel();
-        self.close_deadline.cancel();
-        Poll::Ready(next)
-    }
-}
-
-/// One receive. Dropped before it ends (e.g. by a timeout), it drops its
-/// wait, so that no reactor registration outlives it.
-struct Recv<'a>(&'a mut WebSocketReceiver);
-
-impl Future for Recv<'_> {
-    type Output = Option<Result<Message>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.get_mut().0.receiver_poll(cx)
-    }
-}
-
-impl Drop for Recv<'_> {
-    fn drop(&mut self) {
-        self.0.shared.borrow_mut().recv_wait.cancel();
-    }
+        let mut shared = shared.borrow_mut();
+        let Some(watch) = &mut shared.watch else {
+            shared.watcher_running = false;
+            return Poll::Ready(());
+        };
+        if watch.poll(cx).is_pending() {
+            shared.watcher = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        shared.watch = None;
+        shared.watcher_running = false;
+        shared.wake_reader();
+        if let Some(closer) = shared.closer.take() {
+            closer.wake();
+        }
+        Poll::Ready(())
+    })
+    .await
 }
 
 impl Shared {
@@ -463,10 +438,41 @@ impl Shared {
         item
     }
 
-    /// Ends a close whose deadline passed; the receiver's last item says so.
-    fn time_out(&mut self) {
+    /// Ends a close whose deadline passed, if it did; the receiver's last
+    /// item says so. True when it ended the connection.
+    fn check_deadline(&mut self) -> bool {
+        let State::Closing { deadline } = self.state else {
+            return false;
+        };
+        if Instant::now() < deadline {
+            return false;
+        }
         self.deliver(Err(Error::Timeout));
         self.release(Ending::TimedOut);
+        true
+    }
+
+    /// Makes sure the watcher task waits for the connection (and the close
+    /// deadline) to wake the halves.
+    fn watch_for(&mut self, this: &Rc<RefCell<Shared>>) {
+        if self.watch.is_none() {
+            let Some(conn) = &self.conn else { return };
+            let deadline = match self.state {
+                State::Closing { deadline } => Some(deadline),
+                _ => None,
+            };
+            self.watch = Some(Watch::new(conn.subscribe(), deadline));
+        }
+        if !self.watcher_running {
+            self.watcher_running = true;
+            wstd::runtime::spawn(watcher(Rc::downgrade(this))).detach();
+        }
+    }
+
+    fn wake_watcher(&mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            watcher.wake();
+        }
     }
 
     /// Queues an item for the receiver and wakes it.
@@ -481,12 +487,12 @@ impl Shared {
         }
     }
 
-    /// Drops the connection (its waits first) and wakes both halves.
+    /// Drops the connection (its watch first) and wakes everyone waiting.
     fn release(&mut self, ending: Ending) {
         self.state = State::Ended(ending);
-        self.recv_wait.cancel();
-        self.close_wait.cancel();
+        self.watch = None;
         self.conn = None;
+        self.wake_watcher();
         self.wake_reader();
         if let Some(closer) = self.closer.take() {
             closer.wake();
@@ -500,16 +506,12 @@ impl Drop for Shared {
             // Best effort: the peer may be gone, and nobody is left to tell.
             let _ = conn.close(Some(CloseCode::Normal.into()), None);
         }
+        // A watcher still waiting ends when it finds the connection gone.
+        self.wake_watcher();
     }
 }
 
 /// Messages as they arrive; after the peer's close or an error, the stream ends.
-///
-/// A `poll_next` that returns `Pending` leaves its wait registered with the
-/// wstd reactor until the stream is polled again or dropped, and the reactor
-/// wakes the task whenever data is ready. So a stream that is no longer polled
-/// (e.g. a `select` whose other branch won) costs wake-ups until it is polled
-/// or dropped; [`recv`](WebSocketReceiver::recv) ends its wait with the call.
 impl Stream for WebSocketReceiver {
     type Item = Result<Message>;
 
