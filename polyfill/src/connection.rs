@@ -29,6 +29,9 @@ const GOODBYE: Duration = Duration::from_secs(1);
 /// Close code 1000, sent when a connection is dropped without `close`.
 const NORMAL: u16 = 1000;
 
+/// tungstenite's read buffer (its default is 128 KiB).
+const READ_BUFFER_SIZE: usize = 64 * 1024;
+
 /// Status code reported for a close frame without a code.
 const NO_STATUS: u16 = 1005;
 
@@ -110,6 +113,7 @@ impl Connection {
         let transport = Transport::Plain(io.clone());
 
         let config = WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER_SIZE)
             .max_message_size(Some(settings.max_message_size))
             .max_frame_size(Some(settings.max_frame_size));
         let mut attempt = tungstenite::client::client_with_config(request, transport, Some(config));
@@ -308,7 +312,7 @@ impl Inner {
                 f.code == CloseCode::Protocol && f.reason.as_str() == "Protocol violation"
             });
         // Send our answer (queued by tungstenite) now.
-        let _ = self.flush_within(Deadline::after(GOODBYE));
+        let _ = self.flush_for(GOODBYE);
         if invalid_code {
             self.ended = Some(None);
             return Error::ProtocolError(
@@ -347,7 +351,7 @@ impl Inner {
                             code: code.into(),
                             reason: reason.into(),
                         }));
-                        let _ = self.flush_within(Deadline::after(GOODBYE));
+                        let _ = self.flush_for(GOODBYE);
                     }
                 }
                 self.ended = Some(None);
@@ -388,9 +392,18 @@ impl Inner {
         }
     }
 
+    /// Flushes, waiting at most `bound` for a full socket. The clock starts
+    /// (and is read) only when the socket does not take everything at once.
+    fn flush_for(&mut self, bound: Duration) -> Result<(), FlushError> {
+        match self.flush_within(Deadline::Now) {
+            Err(FlushError::Timeout) => self.flush_within(Deadline::after(bound)),
+            done => done,
+        }
+    }
+
     /// Flushes within the send bound; on failure no further frame can be sent.
     fn flush_or_fail(&mut self) -> Result<(), Error> {
-        match self.flush_within(Deadline::after(self.settings.send_timeout)) {
+        match self.flush_for(self.settings.send_timeout) {
             Ok(()) => Ok(()),
             Err(FlushError::Timeout) => {
                 // Part of a frame may be on the wire: the connection is unusable.

@@ -88,6 +88,8 @@ pub(crate) struct TcpIo {
     pending: RefCell<Pending>,
     want_read: Cell<bool>,
     want_write: Cell<bool>,
+    /// Bytes were written since the output stream was last asked to flush.
+    unflushed: Cell<bool>,
     /// The input stream reported its end.
     eof: Cell<bool>,
 }
@@ -105,6 +107,7 @@ impl TcpIo {
             pending: RefCell::new(Pending::default()),
             want_read: Cell::new(false),
             want_write: Cell::new(false),
+            unflushed: Cell::new(false),
             eof: Cell::new(false),
         }
     }
@@ -168,25 +171,40 @@ impl TcpIo {
         }
     }
 
-    /// Writes what `pending` holds until done (`Ok`) or the stream is full
-    /// (`WouldBlock`).
-    fn push_pending(&self) -> io::Result<()> {
-        let mut pending = self.pending.borrow_mut();
-        while pending.start < pending.buf.len() {
+    /// Hands `data` to the output stream as far as it takes it now; returns how
+    /// many bytes it took (fewer than all when it is full: `want_write` is set).
+    fn push(&self, data: &[u8]) -> io::Result<usize> {
+        let mut done = 0;
+        while done < data.len() {
             let permit = match self.tcp.output.check_write() {
                 Ok(0) => {
                     self.want_write.set(true);
-                    return Err(io::ErrorKind::WouldBlock.into());
+                    break;
                 }
                 Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
                 Err(e) => return Err(write_error(e)),
             };
-            let end = pending.buf.len().min(pending.start.saturating_add(permit));
+            let end = data.len().min(done.saturating_add(permit));
             self.tcp
                 .output
-                .write(&pending.buf[pending.start..end])
+                .write(&data[done..end])
                 .map_err(write_error)?;
-            pending.start = end;
+            self.unflushed.set(true);
+            done = end;
+        }
+        Ok(done)
+    }
+
+    /// Writes what `pending` holds until done (`Ok`) or the stream is full
+    /// (`WouldBlock`).
+    fn push_pending(&self) -> io::Result<()> {
+        let mut pending = self.pending.borrow_mut();
+        if pending.start < pending.buf.len() {
+            let taken = self.push(&pending.buf[pending.start..])?;
+            pending.start += taken;
+            if pending.start < pending.buf.len() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
         }
         pending.buf.clear();
         pending.start = 0;
@@ -248,36 +266,36 @@ impl Read for &TcpIo {
 }
 
 impl Write for &TcpIo {
-    /// Takes all of `buf`; [`flush`](Write::flush) (or a later write) pushes it
-    /// out. Never `Ok(0)` for a non-empty buffer.
+    /// Takes all of `buf`; [`flush`](Write::flush) (or a later write) pushes out
+    /// what the stream did not take at once. Never `Ok(0)` for a non-empty buffer.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.push_pending() {
+        let queued = match self.push_pending() {
             Ok(()) | Err(_) if buf.is_empty() => return Ok(0),
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Ok(()) => false,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
             Err(e) => return Err(e),
-        }
-        self.pending.borrow_mut().buf.extend_from_slice(buf);
-        // Start sending now; what does not fit waits for `flush`.
-        match self.push_pending() {
-            Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
-            _ => Ok(buf.len()),
-        }
+        };
+        // Start sending now, straight from `buf` when nothing waits before it;
+        // only the rest is copied, to wait for `flush`.
+        let taken = if queued { 0 } else { self.push(buf)? };
+        self.pending
+            .borrow_mut()
+            .buf
+            .extend_from_slice(&buf[taken..]);
+        Ok(buf.len())
     }
 
-    /// Done when every byte was handed to the host and the host finished
-    /// writing it; `WouldBlock` until then.
+    /// Done when every byte was handed to the host and the host was asked to
+    /// send it (`flush`); `WouldBlock` while the output stream is full. It does
+    /// not wait for the host to finish writing: a later write waits for that
+    /// (the stream takes no bytes until then), and a failure of that write is
+    /// reported by the next write.
     fn flush(&mut self) -> io::Result<()> {
         self.push_pending()?;
-        self.tcp.output.flush().map_err(write_error)?;
-        match self.tcp.output.check_write() {
-            Ok(0) => {
-                self.want_write.set(true);
-                Err(io::ErrorKind::WouldBlock.into())
-            }
-            Ok(_) => Ok(()),
-            Err(e) => Err(write_error(e)),
+        if self.unflushed.replace(false) {
+            self.tcp.output.flush().map_err(write_error)?;
         }
+        Ok(())
     }
 }
 
