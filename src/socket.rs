@@ -390,10 +390,7 @@ async fn watcher(shared: Weak<RefCell<Shared>>) {
         }
         shared.watch = None;
         shared.watcher_running = false;
-        shared.wake_reader();
-        if let Some(closer) = shared.closer.take() {
-            closer.wake();
-        }
+        shared.wake_halves();
         Poll::Ready(())
     })
     .await
@@ -493,6 +490,11 @@ impl Shared {
         self.watch = None;
         self.conn = None;
         self.wake_watcher();
+        self.wake_halves();
+    }
+
+    /// Wakes the receiver and a task waiting in a close.
+    fn wake_halves(&mut self) {
         self.wake_reader();
         if let Some(closer) = self.closer.take() {
             closer.wake();
