@@ -1,7 +1,6 @@
 //! The crate's error type.
 
 use crate::CloseFrame;
-use crate::bindings::golem::websocket::client as host;
 
 /// Everything that can go wrong with a WebSocket.
 ///
@@ -40,10 +39,11 @@ pub enum Error {
     #[error("protocol error: {0}")]
     Protocol(String),
     /// The connection is closed; with the close frame when there was one.
-    /// `Closed(None)` is an abrupt end without a close frame.
+    /// `Closed(None)` is an end without a status code: an abrupt end, or a
+    /// close frame that carried no code (1005), however it is reported.
     #[error("connection closed{}", match .0 {
         Some(frame) => format!(" by the peer: {frame}"),
-        None => " without a close frame".to_owned(),
+        None => " without a status code".to_owned(),
     })]
     Closed(Option<CloseFrame>),
     /// The WebSocket was already closed, and its close already reported.
@@ -60,60 +60,9 @@ pub enum Error {
 /// A `Result` whose error defaults to [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-impl From<host::Error> for Error {
-    fn from(err: host::Error) -> Self {
-        match err {
-            host::Error::ConnectionFailure(m) => Error::ConnectionFailed(m),
-            host::Error::SendFailure(m) => Error::SendFailed(m),
-            host::Error::ReceiveFailure(m) => Error::ReceiveFailed(m),
-            host::Error::ProtocolError(m) => Error::Protocol(m),
-            host::Error::Closed(info) => {
-                Error::Closed(info.map(|i| CloseFrame::new(i.code, i.reason)))
-            }
-            host::Error::Other(m) => Error::Other(m),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::CloseCode;
-
-    #[test]
-    fn host_errors_map_one_to_one_and_keep_their_text() {
-        let cases = [
-            (
-                host::Error::ConnectionFailure("refused".into()),
-                Error::ConnectionFailed("refused".into()),
-            ),
-            (
-                host::Error::SendFailure("pipe".into()),
-                Error::SendFailed("pipe".into()),
-            ),
-            (
-                host::Error::ReceiveFailure("reset".into()),
-                Error::ReceiveFailed("reset".into()),
-            ),
-            (
-                host::Error::ProtocolError("rsv".into()),
-                Error::Protocol("rsv".into()),
-            ),
-            (host::Error::Closed(None), Error::Closed(None)),
-            (host::Error::Other("odd".into()), Error::Other("odd".into())),
-        ];
-        for (from, to) in cases {
-            assert_eq!(Error::from(from), to);
-        }
-        let closed = host::Error::Closed(Some(host::CloseInfo {
-            code: 4001,
-            reason: "bye".into(),
-        }));
-        assert_eq!(
-            Error::from(closed),
-            Error::Closed(Some(CloseFrame::new(CloseCode::Library(4001), "bye")))
-        );
-    }
 
     #[test]
     fn display_reads_well_in_a_log() {
@@ -123,7 +72,7 @@ mod tests {
         );
         assert_eq!(
             Error::Closed(None).to_string(),
-            "connection closed without a close frame"
+            "connection closed without a status code"
         );
         assert_eq!(Error::Timeout.to_string(), "timed out");
     }

@@ -45,17 +45,18 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
-#[allow(missing_docs, unreachable_pub)]
-mod bindings;
 mod close;
 mod error;
+mod host;
+mod machine;
 mod message;
-mod poll;
 mod request;
 mod socket;
+mod state;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON_LEN};
 pub use error::{Error, Result};
 pub use message::Message;
 pub use request::{ClientRequest, DEFAULT_CLOSE_TIMEOUT};
 pub use socket::{WebSocket, WebSocketReceiver, WebSocketSender};
+pub use state::ConnectionState;

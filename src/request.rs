@@ -94,6 +94,20 @@ impl ClientRequest {
         &self.url
     }
 
+    /// The subprotocols offered, in order of preference.
+    pub fn subprotocols(&self) -> &[String] {
+        &self.subprotocols
+    }
+
+    /// The subprotocol the server agreed to if the crate can know it: the
+    /// only one offered (see [`WebSocket::protocol`](crate::WebSocket::protocol)).
+    pub(crate) fn agreed_protocol(&self) -> Option<String> {
+        match self.subprotocols.as_slice() {
+            [only] => Some(only.clone()),
+            _ => None,
+        }
+    }
+
     pub(crate) fn close_timeout_value(&self) -> Duration {
         self.close_timeout
     }

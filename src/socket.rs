@@ -1,23 +1,21 @@
-//! The WebSocket itself, its two halves, and their `Stream`/`Sink` impls.
+//! The driver: the WebSocket, its two halves, and their `Stream`/`Sink`
+//! impls, over the state machine (`crate::machine`) and the host connection
+//! (`crate::host`).
 
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::fmt;
 use std::future::poll_fn;
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
-use std::time::Duration;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
-use wstd::future::FutureExt as _;
-use wstd::time::Instant;
 
-use crate::bindings::golem::websocket::client::{self as host, WebsocketConnection};
-use crate::poll::Watch;
-use crate::request::MAX_TIMEOUT;
-use crate::{ClientRequest, CloseCode, CloseFrame, Error, Message, Result};
+use crate::host::{self, HostConnection};
+use crate::machine::Core;
+use crate::{ClientRequest, CloseCode, CloseFrame, ConnectionState, Error, Message, Result};
 
 /// A WebSocket client connection.
 ///
@@ -58,56 +56,48 @@ pub struct WebSocket {
 
 /// The sending half of a [`WebSocket`], from [`WebSocket::split`].
 pub struct WebSocketSender {
-    shared: Rc<RefCell<Shared>>,
+    shared: Rc<Shared>,
 }
 
 /// The receiving half of a [`WebSocket`], from [`WebSocket::split`].
 pub struct WebSocketReceiver {
-    shared: Rc<RefCell<Shared>>,
+    shared: Rc<Shared>,
     terminated: bool,
 }
 
-/// What both halves share: the host connection and the state of the close.
+/// What both halves share: the state machine over the host connection, and
+/// what the connection was opened with.
 struct Shared {
-    // The watch holds a pollable that is a child of `conn`; as a field it is
-    // declared first so that it is dropped before it.
-    /// What the watcher task waits for, while a half waits for the connection.
-    watch: Option<Watch>,
-    conn: Option<WebsocketConnection>,
-    state: State,
-    /// Messages and the final error taken off the connection by a close but not
-    /// yet read by the receiver.
-    pending: VecDeque<Result<Message>>,
-    /// The receiver's task, woken when a close fills `pending`, starts or ends.
-    reader: Option<Waker>,
-    /// The task waiting in a close, woken when the receiver ends the connection.
-    closer: Option<Waker>,
-    /// The watcher task, if one runs, and its waker while it waits.
-    watcher_running: bool,
-    watcher: Option<Waker>,
-    close_timeout: Duration,
+    core: RefCell<Core<HostConnection>>,
+    url: String,
+    protocol: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    Open,
-    /// Our close frame is sent; the peer's is awaited until `deadline`.
-    Closing {
-        deadline: Instant,
-    },
-    /// The connection is released.
-    Ended(Ending),
+impl Shared {
+    /// Runs `f` on the state machine, then wakes whoever its transitions
+    /// named, after the borrow is released.
+    fn with<R>(&self, f: impl FnOnce(&mut Core<HostConnection>, Instant) -> R) -> R {
+        let (result, wake) = {
+            let mut core = self.core.borrow_mut();
+            let result = f(&mut core, Instant::now());
+            (result, core.take_wake())
+        };
+        if let Some(waker) = wake {
+            waker.wake();
+        }
+        result
+    }
+
+    fn state(&self) -> ConnectionState {
+        self.core.borrow().state()
+    }
 }
 
-/// How a connection ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ending {
-    /// The peer began the close handshake, and it completed.
-    PeerClosed,
-    /// Our close was answered, or the connection failed.
-    Done,
-    /// The peer did not answer our close within the close timeout.
-    TimedOut,
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Both halves are gone, so nobody waits: nothing to wake.
+        self.core.get_mut().abandon();
+    }
 }
 
 impl WebSocket {
@@ -144,18 +134,12 @@ impl WebSocket {
     pub async fn connect_with(request: ClientRequest) -> Result<WebSocket> {
         let (url, headers) = request.validate()?;
         let headers = (!headers.is_empty()).then_some(headers);
-        let conn = WebsocketConnection::connect(&url, headers.as_deref())?;
-        let shared = Rc::new(RefCell::new(Shared {
-            watch: None,
-            conn: Some(conn),
-            state: State::Open,
-            pending: VecDeque::new(),
-            reader: None,
-            closer: None,
-            watcher_running: false,
-            watcher: None,
-            close_timeout: request.close_timeout_value(),
-        }));
+        let conn = HostConnection::connect(&url, headers.as_deref())?;
+        let shared = Rc::new(Shared {
+            core: RefCell::new(Core::new(conn, request.close_timeout_value())),
+            url: request.url().to_owned(),
+            protocol: request.agreed_protocol(),
+        });
         Ok(WebSocket {
             sender: WebSocketSender {
                 shared: shared.clone(),
@@ -186,6 +170,47 @@ impl WebSocket {
     /// Closes the connection. See [`WebSocketSender::close`].
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
         self.sender.close(frame).await
+    }
+
+    /// The connection's state: [`ConnectionState::Open`] until a close frame
+    /// is sent, [`ConnectionState::Closing`] while the peer's answer is
+    /// awaited, [`ConnectionState::Closed`] once the connection is released
+    /// (the close handshake completed, the peer closed, the close timed out,
+    /// or the connection failed). A `WebSocket` is never `Connecting`: it
+    /// exists once the handshake succeeded.
+    ///
+    /// ```no_run
+    /// use wasm_websocket::{ConnectionState, WebSocket};
+    ///
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let mut ws = WebSocket::connect("ws://127.0.0.1:9001/").await?;
+    /// assert_eq!(ws.state(), ConnectionState::Open);
+    /// ws.close(None).await?;
+    /// assert_eq!(ws.state(), ConnectionState::Closed);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn state(&self) -> ConnectionState {
+        self.sender.state()
+    }
+
+    /// The URL the connection was opened with, as given to
+    /// [`ClientRequest::new`].
+    pub fn url(&self) -> &str {
+        self.sender.url()
+    }
+
+    /// The subprotocol the server agreed to, where the crate can know it.
+    ///
+    /// The `golem:websocket` interface does not report the server's choice,
+    /// but both of its hosts (Golem and the polyfill) fail a connect whose
+    /// response does not pick one of the offered subprotocols. So:
+    /// - one subprotocol offered: `Some` of it, the one the server agreed to;
+    /// - none offered: `None`, and none was agreed;
+    /// - several offered: `None`, because the host cannot tell which one the
+    ///   server chose (offer one, or see [`ClientRequest::subprotocol`]).
+    pub fn protocol(&self) -> Option<&str> {
+        self.sender.protocol()
     }
 
     /// Splits the WebSocket into a sender and a receiver that two tasks of
@@ -242,84 +267,37 @@ impl WebSocketSender {
     /// sends nothing and waits for the answer again. Closing after the close finished is
     /// [`Error::AlreadyClosed`]; closing after the peer closed first is `Ok(())`.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
-        if !matches!(self.shared.borrow().state, State::Closing { .. }) {
-            self.start_close(frame)?;
-        }
+        self.shared.with(|core, now| {
+            if core.is_closing() {
+                Ok(())
+            } else {
+                core.start_close(frame, now)
+            }
+        })?;
         poll_fn(|cx| self.poll_closed(cx)).await
     }
 
+    /// The connection's state; see [`WebSocket::state`].
+    pub fn state(&self) -> ConnectionState {
+        self.shared.state()
+    }
+
+    /// The URL the connection was opened with, as given.
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The subprotocol the server agreed to; see [`WebSocket::protocol`].
+    pub fn protocol(&self) -> Option<&str> {
+        self.shared.protocol.as_deref()
+    }
+
     fn send_now(&mut self, message: Message) -> Result<()> {
-        let message = match message {
-            Message::Text(text) => host::Message::Text(text),
-            Message::Binary(data) => host::Message::Binary(data),
-            Message::Close(frame) => return self.start_close(frame),
-        };
-        let shared = self.shared.borrow();
-        shared.open_connection()?.send(&message)?;
-        Ok(())
+        self.shared.with(|core, now| core.send(message, now))
     }
 
-    fn start_close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
-        if let Some(frame) = &frame {
-            frame.check_sendable()?;
-        }
-        let mut shared = self.shared.borrow_mut();
-        if shared.state == State::Ended(Ending::PeerClosed) {
-            return Ok(());
-        }
-        let conn = shared.open_connection()?;
-        let (code, reason) = match frame {
-            Some(frame) => (Some(u16::from(frame.code)), Some(frame.reason)),
-            None => (None, None),
-        };
-        match conn.close(code, reason.as_deref()) {
-            Ok(()) => {
-                let deadline = Instant::now() + shared.close_timeout.into();
-                shared.state = State::Closing { deadline };
-                // Waits under way must now also watch the deadline.
-                shared.watch = None;
-                shared.wake_watcher();
-                shared.wake_reader();
-                Ok(())
-            }
-            // The connection was over already: the close is done.
-            Err(err @ host::Error::Closed(_)) => {
-                let item = shared.end(err);
-                shared.deliver(item);
-                Ok(())
-            }
-            // The frame was not sent; the connection stays as it was.
-            Err(err) => Err(err.into()),
-        }
-    }
-
-    /// Takes messages off the connection until the peer's close arrives, the
-    /// connection ends or the close deadline passes.
     fn poll_closed(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        let mut shared = self.shared.borrow_mut();
-        loop {
-            match shared.state {
-                State::Closing { .. } => {}
-                State::Ended(Ending::TimedOut) => return Poll::Ready(Err(Error::Timeout)),
-                State::Open | State::Ended(_) => return Poll::Ready(Ok(())),
-            }
-            if shared.check_deadline() {
-                continue;
-            }
-            let Some(item) = shared.take() else {
-                shared.closer = Some(cx.waker().clone());
-                shared.watch_for(&self.shared);
-                return Poll::Pending;
-            };
-            let failure = match &item {
-                Ok(_) | Err(Error::Closed(None)) => None,
-                Err(err) => Some(err.clone()),
-            };
-            shared.deliver(item);
-            if let Some(err) = failure {
-                return Poll::Ready(Err(err));
-            }
-        }
+        self.shared.with(|core, now| core.poll_closed(now, cx))
     }
 }
 
@@ -341,175 +319,32 @@ impl WebSocketReceiver {
     /// On expiry the result is [`Error::Timeout`] and the connection stays open;
     /// no message is lost. Timeouts beyond a year count as a year.
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Message> {
-        let timeout = wstd::time::Duration::from(timeout.min(MAX_TIMEOUT));
-        self.recv()
-            .timeout(timeout)
+        host::timeout(timeout, self.recv())
             .await
             .unwrap_or(Err(Error::Timeout))
     }
 
+    /// The connection's state; see [`WebSocket::state`].
+    pub fn state(&self) -> ConnectionState {
+        self.shared.state()
+    }
+
+    /// The URL the connection was opened with, as given.
+    pub fn url(&self) -> &str {
+        &self.shared.url
+    }
+
+    /// The subprotocol the server agreed to; see [`WebSocket::protocol`].
+    pub fn protocol(&self) -> Option<&str> {
+        self.shared.protocol.as_deref()
+    }
+
     fn receiver_poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
-        let mut shared = self.shared.borrow_mut();
-        loop {
-            if let Some(item) = shared.pending.pop_front() {
-                return Poll::Ready(Some(item));
-            }
-            if shared.conn.is_none() {
-                self.terminated = true;
-                return Poll::Ready(None);
-            }
-            if shared.check_deadline() {
-                continue;
-            }
-            let Some(item) = shared.take() else {
-                shared.reader = Some(cx.waker().clone());
-                shared.watch_for(&self.shared);
-                return Poll::Pending;
-            };
-            return Poll::Ready(Some(item));
+        let item = self.shared.with(|core, now| core.poll_recv(now, cx));
+        if let Poll::Ready(None) = item {
+            self.terminated = true;
         }
-    }
-}
-
-/// The watcher task of a connection: waits for what [`Shared::watch`] holds,
-/// drops it the moment it fires, and wakes the halves. It ends then, or when
-/// the watch is dropped (the connection ended) or the connection is gone.
-async fn watcher(shared: Weak<RefCell<Shared>>) {
-    poll_fn(|cx| {
-        let Some(shared) = shared.upgrade() else {
-            return Poll::Ready(());
-        };
-        let mut shared = shared.borrow_mut();
-        let Some(watch) = &mut shared.watch else {
-            shared.watcher_running = false;
-            return Poll::Ready(());
-        };
-        if watch.poll(cx).is_pending() {
-            shared.watcher = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        shared.watch = None;
-        shared.watcher_running = false;
-        shared.wake_halves();
-        Poll::Ready(())
-    })
-    .await
-}
-
-impl Shared {
-    /// The connection, if it is open for sending.
-    fn open_connection(&self) -> Result<&WebsocketConnection> {
-        match (&self.state, &self.conn) {
-            (State::Open, Some(conn)) => Ok(conn),
-            _ => Err(Error::AlreadyClosed),
-        }
-    }
-
-    /// Takes a message off the connection without blocking; `None` when no
-    /// whole message is there. An error ends the connection.
-    fn take(&mut self) -> Option<Result<Message>> {
-        match self.conn.as_ref()?.receive_with_timeout(0) {
-            Ok(None) => None,
-            Ok(Some(host::Message::Text(text))) => Some(Ok(Message::Text(text))),
-            Ok(Some(host::Message::Binary(data))) => Some(Ok(Message::Binary(data))),
-            Err(err) => Some(self.end(err)),
-        }
-    }
-
-    /// Ends the connection on a host error: the peer's close becomes
-    /// `Message::Close`, anything else an [`Error`].
-    fn end(&mut self, err: host::Error) -> Result<Message> {
-        let (item, ending) = match err {
-            host::Error::Closed(Some(info)) => {
-                let frame = (info.code != u16::from(CloseCode::Status))
-                    .then(|| CloseFrame::new(info.code, info.reason));
-                let ending = match self.state {
-                    State::Open => Ending::PeerClosed,
-                    _ => Ending::Done,
-                };
-                (Ok(Message::Close(frame)), ending)
-            }
-            other => (Err(Error::from(other)), Ending::Done),
-        };
-        self.release(ending);
         item
-    }
-
-    /// Ends a close whose deadline passed, if it did; the receiver's last
-    /// item says so. True when it ended the connection.
-    fn check_deadline(&mut self) -> bool {
-        let State::Closing { deadline } = self.state else {
-            return false;
-        };
-        if Instant::now() < deadline {
-            return false;
-        }
-        self.deliver(Err(Error::Timeout));
-        self.release(Ending::TimedOut);
-        true
-    }
-
-    /// Makes sure the watcher task waits for the connection (and the close
-    /// deadline) to wake the halves.
-    fn watch_for(&mut self, this: &Rc<RefCell<Shared>>) {
-        if self.watch.is_none() {
-            let Some(conn) = &self.conn else { return };
-            let deadline = match self.state {
-                State::Closing { deadline } => Some(deadline),
-                _ => None,
-            };
-            self.watch = Some(Watch::new(conn.subscribe(), deadline));
-        }
-        if !self.watcher_running {
-            self.watcher_running = true;
-            wstd::runtime::spawn(watcher(Rc::downgrade(this))).detach();
-        }
-    }
-
-    fn wake_watcher(&mut self) {
-        if let Some(watcher) = self.watcher.take() {
-            watcher.wake();
-        }
-    }
-
-    /// Queues an item for the receiver and wakes it.
-    fn deliver(&mut self, item: Result<Message>) {
-        self.pending.push_back(item);
-        self.wake_reader();
-    }
-
-    fn wake_reader(&mut self) {
-        if let Some(reader) = self.reader.take() {
-            reader.wake();
-        }
-    }
-
-    /// Drops the connection (its watch first) and wakes everyone waiting.
-    fn release(&mut self, ending: Ending) {
-        self.state = State::Ended(ending);
-        self.watch = None;
-        self.conn = None;
-        self.wake_watcher();
-        self.wake_halves();
-    }
-
-    /// Wakes the receiver and a task waiting in a close.
-    fn wake_halves(&mut self) {
-        self.wake_reader();
-        if let Some(closer) = self.closer.take() {
-            closer.wake();
-        }
-    }
-}
-
-impl Drop for Shared {
-    fn drop(&mut self) {
-        if let (State::Open, Some(conn)) = (self.state, &self.conn) {
-            // Best effort: the peer may be gone, and nobody is left to tell.
-            let _ = conn.close(Some(CloseCode::Normal.into()), None);
-        }
-        // A watcher still waiting ends when it finds the connection gone.
-        self.wake_watcher();
     }
 }
 
@@ -567,8 +402,10 @@ impl Sink<Message> for WebSocketSender {
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
         let this = self.get_mut();
-        if this.shared.borrow().state == State::Open {
-            this.start_close(Some(CloseFrame::new(CloseCode::Normal, "")))?;
+        if this.state() == ConnectionState::Open {
+            this.shared.with(|core, now| {
+                core.start_close(Some(CloseFrame::new(CloseCode::Normal, "")), now)
+            })?;
         }
         this.poll_closed(cx)
     }
@@ -597,7 +434,8 @@ impl Sink<Message> for WebSocket {
 impl fmt::Debug for WebSocket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocket")
-            .field("state", &self.sender.shared.borrow().state)
+            .field("state", &self.sender.state())
+            .field("url", &self.sender.shared.url)
             .finish_non_exhaustive()
     }
 }
@@ -605,7 +443,7 @@ impl fmt::Debug for WebSocket {
 impl fmt::Debug for WebSocketSender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocketSender")
-            .field("state", &self.shared.borrow().state)
+            .field("state", &self.state())
             .finish_non_exhaustive()
     }
 }
@@ -613,7 +451,7 @@ impl fmt::Debug for WebSocketSender {
 impl fmt::Debug for WebSocketReceiver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WebSocketReceiver")
-            .field("state", &self.shared.borrow().state)
+            .field("state", &self.state())
             .field("terminated", &self.terminated)
             .finish_non_exhaustive()
     }

@@ -85,7 +85,7 @@ fn an_abrupt_tcp_end_is_a_closed_error_without_a_close_frame() {
     assert_eq!(report.error_kind.as_deref(), Some("Closed"), "{report:?}");
     assert_eq!(
         report.error.as_deref(),
-        Some("connection closed without a close frame")
+        Some("connection closed without a status code")
     );
     assert_eq!(report.close, None);
 }

@@ -1,0 +1,337 @@
+//! `golem:websocket/client@1.5.0` in its WASI 0.2 shape, waited on through
+//! the wstd reactor.
+//!
+//! Receiving never blocks: the host's `receive-with-timeout(0)` takes a
+//! message that is already there, and `subscribe()` gives a pollable that is
+//! ready when one may be. The wstd reactor wakes a registered wait for as long
+//! as its pollable is ready, until the wait is dropped, so a wait owned by a
+//! receive that stopped being polled would make it spin. No future of this
+//! crate owns one: a small task per connection, the watcher, owns the
+//! registration, drops it the moment it fires, and wakes the halves.
+//!
+//! The host's receive calls follow from what the app asks and what the host
+//! answered, never from how often a future is polled: one when a receive
+//! starts, then one after each time the watch fires. A durable host (Golem)
+//! records those calls and replays their results in order.
+
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use wasip2::io::poll::Pollable;
+use wstd::future::FutureExt as _;
+use wstd::runtime::{AsyncPollable, WaitFor};
+use wstd::time::{Timer, Wait};
+
+use super::golem_bindings::golem::websocket::client::{self as host, WebsocketConnection};
+use crate::machine::{Connection, Failure};
+use crate::request::MAX_TIMEOUT;
+use crate::{CloseCode, CloseFrame, Error, Message, Result};
+
+/// A connection to the host, with its watch.
+pub(crate) struct HostConnection {
+    // Declared first: the watch's pollable is a child of `conn` and must be
+    // dropped before it.
+    watch: Rc<RefCell<WatchSlot>>,
+    conn: WebsocketConnection,
+}
+
+/// What the watcher task of one connection waits for, and whom it wakes.
+#[derive(Default)]
+struct WatchSlot {
+    watch: Option<Watch>,
+    /// What the watch was armed for; `None` when nothing is armed.
+    armed: Option<Armed>,
+    /// The watch fired since it was armed: the next receive asks the host.
+    fired: bool,
+    /// Woken when the watch fires.
+    waker: Option<Waker>,
+    /// Whether a watcher task runs, and its waker while it waits.
+    watcher_running: bool,
+    watcher: Option<Waker>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Armed {
+    /// A message, or the deadline if there is one.
+    Receive(Option<Instant>),
+    /// Only the deadline.
+    Deadline(Instant),
+}
+
+impl HostConnection {
+    /// Opens a connection: one blocking host call.
+    pub(crate) fn connect(url: &str, headers: Option<&[(String, String)]>) -> Result<Self> {
+        let conn =
+            WebsocketConnection::connect(url, headers).map_err(|err| Error::from(failure(err)))?;
+        Ok(HostConnection {
+            watch: Rc::default(),
+            conn,
+        })
+    }
+
+    /// Arms the watch (unless it is armed so already) and makes sure a
+    /// watcher task waits on it.
+    fn arm(&mut self, armed: Armed, waker: &Waker) {
+        let mut slot = self.watch.borrow_mut();
+        slot.waker = Some(waker.clone());
+        if slot.armed == Some(armed) && !slot.fired {
+            return;
+        }
+        let (pollable, deadline) = match armed {
+            Armed::Receive(deadline) => (Some(self.conn.subscribe()), deadline),
+            Armed::Deadline(deadline) => (None, Some(deadline)),
+        };
+        slot.watch = Some(Watch::new(pollable, deadline));
+        slot.armed = Some(armed);
+        slot.fired = false;
+        if let Some(watcher) = slot.watcher.take() {
+            // A watcher waiting on the old watch polls the new one.
+            drop(slot);
+            watcher.wake();
+        } else if !slot.watcher_running {
+            slot.watcher_running = true;
+            drop(slot);
+            wstd::runtime::spawn(watcher(Rc::downgrade(&self.watch))).detach();
+        }
+    }
+
+    /// Forgets the watch: the next wait arms a new one.
+    fn disarm(&mut self) {
+        let mut slot = self.watch.borrow_mut();
+        slot.watch = None;
+        slot.armed = None;
+        slot.fired = false;
+    }
+}
+
+impl Connection for HostConnection {
+    fn send(&mut self, message: Message) -> Result<(), Failure> {
+        let message = match message {
+            Message::Text(text) => host::Message::Text(text),
+            Message::Binary(data) => host::Message::Binary(data),
+            Message::Close(_) => unreachable!("the state machine sends close frames with close"),
+        };
+        self.conn.send(&message).map_err(failure)
+    }
+
+    fn close(&mut self, frame: Option<&CloseFrame>) -> Result<(), Failure> {
+        let (code, reason) = match frame {
+            Some(frame) => (Some(u16::from(frame.code)), Some(frame.reason.as_str())),
+            None => (None, None),
+        };
+        self.conn.close(code, reason).map_err(failure)
+    }
+
+    fn poll_receive(
+        &mut self,
+        deadline: Option<Instant>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Message, Failure>> {
+        {
+            let mut slot = self.watch.borrow_mut();
+            if let Some(Armed::Receive(armed_deadline)) = slot.armed
+                && !slot.fired
+            {
+                slot.waker = Some(cx.waker().clone());
+                drop(slot);
+                if armed_deadline != deadline {
+                    self.arm(Armed::Receive(deadline), cx.waker());
+                }
+                return Poll::Pending;
+            }
+        }
+        self.disarm();
+        match self.conn.receive_with_timeout(0) {
+            Ok(Some(host::Message::Text(text))) => Poll::Ready(Ok(Message::Text(text))),
+            Ok(Some(host::Message::Binary(data))) => Poll::Ready(Ok(Message::Binary(data))),
+            Ok(None) => {
+                self.arm(Armed::Receive(deadline), cx.waker());
+                Poll::Pending
+            }
+            Err(err) => Poll::Ready(Err(failure(err))),
+        }
+    }
+
+    fn poll_deadline(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        self.arm(Armed::Deadline(deadline), cx.waker());
+        Poll::Pending
+    }
+}
+
+/// A host error as the state machine sees it. A close frame with 1005 ("no
+/// status code") is a close without a code, as on the wire.
+fn failure(err: host::Error) -> Failure {
+    match err {
+        host::Error::Closed(info) => Failure::Closed(
+            info.filter(|info| info.code != u16::from(CloseCode::Status))
+                .map(|info| CloseFrame::new(info.code, info.reason)),
+        ),
+        host::Error::ConnectionFailure(m) => Failure::Error(Error::ConnectionFailed(m)),
+        host::Error::SendFailure(m) => Failure::Error(Error::SendFailed(m)),
+        host::Error::ReceiveFailure(m) => Failure::Error(Error::ReceiveFailed(m)),
+        host::Error::ProtocolError(m) => Failure::Error(Error::Protocol(m)),
+        host::Error::Other(m) => Failure::Error(Error::Other(m)),
+    }
+}
+
+/// The watcher task of a connection: waits for what the slot holds, drops it
+/// the moment it fires, and wakes whoever asked. It ends then, or when the
+/// watch is dropped or the connection is gone.
+async fn watcher(slot: Weak<RefCell<WatchSlot>>) {
+    poll_fn(|cx| {
+        let Some(slot) = slot.upgrade() else {
+            return Poll::Ready(());
+        };
+        let mut guard = slot.borrow_mut();
+        let Some(watch) = &mut guard.watch else {
+            guard.watcher_running = false;
+            guard.watcher = None;
+            return Poll::Ready(());
+        };
+        if watch.poll(cx).is_pending() {
+            guard.watcher = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        guard.watch = None;
+        guard.fired = true;
+        guard.watcher_running = false;
+        guard.watcher = None;
+        let waker = guard.waker.take();
+        drop(guard);
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Poll::Ready(())
+    })
+    .await
+}
+
+impl Drop for HostConnection {
+    fn drop(&mut self) {
+        // The pollable goes before the connection; a watcher still waiting
+        // ends when it finds the watch gone.
+        let watcher = {
+            let mut slot = self.watch.borrow_mut();
+            slot.watch = None;
+            slot.waker = None;
+            slot.watcher.take()
+        };
+        if let Some(watcher) = watcher {
+            watcher.wake();
+        }
+    }
+}
+
+/// What a watcher waits for: the connection's pollable, the deadline, or both.
+struct Watch {
+    ready: Option<WaitFor>,
+    deadline: Option<Wait>,
+    /// Whether the registrations were made, by a first poll that found
+    /// neither ready.
+    registered: bool,
+}
+
+impl Watch {
+    fn new(pollable: Option<Pollable>, deadline: Option<Instant>) -> Watch {
+        Watch {
+            ready: pollable.map(|p| AsyncPollable::new(p).wait_for()),
+            deadline: deadline.map(|at| {
+                let left = at.saturating_duration_since(Instant::now());
+                Timer::after(left.into()).wait()
+            }),
+            registered: false,
+        }
+    }
+
+    /// Ready once the pollable or the deadline is, or once the watcher is
+    /// woken after the registrations were made.
+    ///
+    /// A wake-up counts as readiness, without asking the pollable again.
+    /// With 300 connections in one component under wasmtime 48, watchers that
+    /// asked were woken hundreds of times and found `pollable.ready` false
+    /// each time, while the echo they waited for had arrived; they never
+    /// fired. Letting the halves try a receive instead costs one empty
+    /// receive per spurious wake-up.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.registered {
+            return Poll::Ready(());
+        }
+        if let Some(ready) = &mut self.ready
+            && Pin::new(ready).poll(cx).is_ready()
+        {
+            return Poll::Ready(());
+        }
+        if let Some(deadline) = &mut self.deadline
+            && Pin::new(deadline).poll(cx).is_ready()
+        {
+            return Poll::Ready(());
+        }
+        self.registered = true;
+        Poll::Pending
+    }
+}
+
+/// Runs `future` for at most `limit` (a year at most); `None` on expiry.
+pub(crate) async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    future
+        .timeout(wstd::time::Duration::from(limit.min(MAX_TIMEOUT)))
+        .await
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::CloseCode;
+
+    #[test]
+    fn host_errors_map_one_to_one_and_keep_their_text() {
+        let cases = [
+            (
+                host::Error::ConnectionFailure("refused".into()),
+                Error::ConnectionFailed("refused".into()),
+            ),
+            (
+                host::Error::SendFailure("pipe".into()),
+                Error::SendFailed("pipe".into()),
+            ),
+            (
+                host::Error::ReceiveFailure("reset".into()),
+                Error::ReceiveFailed("reset".into()),
+            ),
+            (
+                host::Error::ProtocolError("rsv".into()),
+                Error::Protocol("rsv".into()),
+            ),
+            (host::Error::Closed(None), Error::Closed(None)),
+            (host::Error::Other("odd".into()), Error::Other("odd".into())),
+        ];
+        for (from, to) in cases {
+            assert_eq!(Error::from(failure(from)), to);
+        }
+        let closed = host::Error::Closed(Some(host::CloseInfo {
+            code: 4001,
+            reason: "bye".into(),
+        }));
+        assert_eq!(
+            failure(closed),
+            Failure::Closed(Some(CloseFrame::new(CloseCode::Library(4001), "bye")))
+        );
+    }
+
+    #[test]
+    fn a_close_without_a_code_reads_the_same_from_any_call() {
+        let no_code = host::Error::Closed(Some(host::CloseInfo {
+            code: 1005,
+            reason: String::new(),
+        }));
+        assert_eq!(failure(no_code), Failure::Closed(None));
+    }
+}
