@@ -52,6 +52,14 @@ pub enum Error {
     /// An operation did not finish within its time limit.
     #[error("timed out")]
     Timeout,
+    /// The connection did not survive the host's reconstruction of the
+    /// component (Golem, with [`ClientRequest::reconstruction_policy`]
+    /// `ReportConnectionLoss`; only under the `p3` feature). A message sent
+    /// before may still have reached the peer; connect again to go on.
+    ///
+    /// [`ClientRequest::reconstruction_policy`]: crate::ClientRequest
+    #[error("the connection was lost when the host restored the component; connect again")]
+    SessionLost,
     /// Any other failure reported by the host.
     #[error("{0}")]
     Other(String),

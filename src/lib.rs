@@ -57,6 +57,8 @@ mod state;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON_LEN};
 pub use error::{Error, Result};
 pub use message::Message;
+#[cfg(feature = "p3")]
+pub use request::ReconstructionPolicy;
 pub use request::{ClientRequest, DEFAULT_CLOSE_TIMEOUT};
 pub use socket::{WebSocket, WebSocketReceiver, WebSocketSender};
 pub use state::ConnectionState;

@@ -28,17 +28,22 @@ pub(crate) const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
 /// How a host call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Failure {
-    /// The connection is over: the peer's close frame (`None` without a
-    /// status code), or an abrupt end (`None`).
+    /// The peer's close frame ended the connection (`None`: it carried no
+    /// status code).
     Closed(Option<CloseFrame>),
+    /// The connection ended without a close frame.
+    Ended,
     /// Anything else; the connection is over too when it came from a receive.
     Error(Error),
 }
 
 impl From<Failure> for Error {
+    /// A close without a status code and an abrupt end both read
+    /// `Closed(None)`, whichever call reports them.
     fn from(failure: Failure) -> Error {
         match failure {
             Failure::Closed(frame) => Error::Closed(frame),
+            Failure::Ended => Error::Closed(None),
             Failure::Error(err) => err,
         }
     }
@@ -261,7 +266,7 @@ impl<C: Connection> Core<C> {
             }
             // The connection was over already: the close is done, and the
             // receiver learns how it ended.
-            Err(failure @ Failure::Closed(_)) => {
+            Err(failure @ (Failure::Closed(_) | Failure::Ended)) => {
                 let item = self.end(failure);
                 self.deliver(item);
                 Ok(())
@@ -367,14 +372,14 @@ impl<C: Connection> Core<C> {
     /// `Message::Close`, anything else an [`Error`].
     fn end(&mut self, failure: Failure) -> Result<Message> {
         let (item, ending) = match failure {
-            Failure::Closed(Some(frame)) => {
+            Failure::Closed(frame) => {
                 let ending = match self.state {
                     State::Open => Ending::PeerClosed,
                     _ => Ending::Done,
                 };
-                (Ok(Message::Close(Some(frame))), ending)
+                (Ok(Message::Close(frame)), ending)
             }
-            Failure::Closed(None) => (Err(Error::Closed(None)), Ending::Done),
+            Failure::Ended => (Err(Error::Closed(None)), Ending::Done),
             Failure::Error(err) => (Err(err), Ending::Done),
         };
         self.release(ending);

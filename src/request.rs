@@ -47,6 +47,22 @@ pub struct ClientRequest {
     headers: Vec<(String, String)>,
     subprotocols: Vec<String>,
     close_timeout: Duration,
+    #[cfg(feature = "p3")]
+    reconstruction_policy: Option<ReconstructionPolicy>,
+}
+
+/// What a Golem host does with a connection when it restores the component
+/// after a restart (the `p3` feature; `reconstruction-policy` in the WIT).
+///
+/// Completed calls replay unchanged under either policy; the policy decides
+/// what the first live call on a restored connection does.
+#[cfg(feature = "p3")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReconstructionPolicy {
+    /// Reopen the connection to the same URL and headers (the host's default).
+    ReconnectAutomatically,
+    /// Fail that call with [`Error::SessionLost`] instead of reconnecting.
+    ReportConnectionLoss,
 }
 
 impl ClientRequest {
@@ -57,6 +73,8 @@ impl ClientRequest {
             headers: Vec::new(),
             subprotocols: Vec::new(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            #[cfg(feature = "p3")]
+            reconstruction_policy: None,
         }
     }
 
@@ -87,6 +105,27 @@ impl ClientRequest {
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout.min(MAX_TIMEOUT);
         self
+    }
+
+    /// What the host does with the connection when it restores the
+    /// component after a restart (the `p3` feature); the host's default when
+    /// not set.
+    ///
+    /// ```
+    /// use wasm_websocket::{ClientRequest, ReconstructionPolicy};
+    ///
+    /// let request = ClientRequest::new("wss://example.com/feed")
+    ///     .reconstruction_policy(ReconstructionPolicy::ReportConnectionLoss);
+    /// ```
+    #[cfg(feature = "p3")]
+    pub fn reconstruction_policy(mut self, policy: ReconstructionPolicy) -> Self {
+        self.reconstruction_policy = Some(policy);
+        self
+    }
+
+    #[cfg(feature = "p3")]
+    pub(crate) fn reconstruction_policy_value(&self) -> Option<ReconstructionPolicy> {
+        self.reconstruction_policy
     }
 
     /// The URL as given.

@@ -134,7 +134,12 @@ impl WebSocket {
     pub async fn connect_with(request: ClientRequest) -> Result<WebSocket> {
         let (url, headers) = request.validate()?;
         let headers = (!headers.is_empty()).then_some(headers);
-        let conn = HostConnection::connect(&url, headers.as_deref())?;
+        let conn = HostConnection::connect(
+            &url,
+            headers.as_deref(),
+            #[cfg(feature = "p3")]
+            request.reconstruction_policy_value(),
+        )?;
         let shared = Rc::new(Shared {
             core: RefCell::new(Core::new(conn, request.close_timeout_value())),
             url: request.url().to_owned(),

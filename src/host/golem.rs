@@ -169,9 +169,10 @@ impl Connection for HostConnection {
 /// status code") is a close without a code, as on the wire.
 fn failure(err: host::Error) -> Failure {
     match err {
-        host::Error::Closed(info) => Failure::Closed(
-            info.filter(|info| info.code != u16::from(CloseCode::Status))
-                .map(|info| CloseFrame::new(info.code, info.reason)),
+        host::Error::Closed(None) => Failure::Ended,
+        host::Error::Closed(Some(info)) => Failure::Closed(
+            (info.code != u16::from(CloseCode::Status))
+                .then(|| CloseFrame::new(info.code, info.reason)),
         ),
         host::Error::ConnectionFailure(m) => Failure::Error(Error::ConnectionFailed(m)),
         host::Error::SendFailure(m) => Failure::Error(Error::SendFailed(m)),
@@ -333,5 +334,11 @@ mod tests {
             reason: String::new(),
         }));
         assert_eq!(failure(no_code), Failure::Closed(None));
+        assert_eq!(failure(host::Error::Closed(None)), Failure::Ended);
+        assert_eq!(
+            Error::from(Failure::Closed(None)),
+            Error::from(Failure::Ended),
+            "both read as a close without a status code"
+        );
     }
 }

@@ -418,10 +418,7 @@ fn send_failures_leave_the_connection_as_it_was() {
         Err(Error::SendFailed("full".into()))
     );
     assert_eq!(core.state(), ConnectionState::Open);
-    host.0
-        .borrow_mut()
-        .sends
-        .push_back(Err(Failure::Closed(None)));
+    host.0.borrow_mut().sends.push_back(Err(Failure::Ended));
     assert_eq!(core.send(Message::text("b"), now), Err(Error::Closed(None)));
     assert_eq!(core.send(Message::text("c"), now), Ok(()));
 }
@@ -444,10 +441,7 @@ fn a_close_the_host_refuses_is_an_error_and_nothing_changes() {
 fn a_close_on_a_connection_already_over_completes_and_tells_the_receiver() {
     let (mut core, host, now) = open();
     let (_t, waker) = task();
-    host.0
-        .borrow_mut()
-        .closes
-        .push_back(Err(Failure::Closed(None)));
+    host.0.borrow_mut().closes.push_back(Err(Failure::Ended));
     assert_eq!(core.start_close(None, now), Ok(()));
     assert_eq!(core.state(), ConnectionState::Closed);
     assert_eq!(closed(&mut core, now, &waker), Poll::Ready(Ok(())));
@@ -508,7 +502,7 @@ fn receive_errors_end_the_connection_in_each_state() {
     // Closing, and the connection just ends: the close is over.
     let (mut core, host, now) = open();
     core.start_close(None, now).unwrap();
-    host.receives(Some(Err(Failure::Closed(None))));
+    host.receives(Some(Err(Failure::Ended)));
     assert_eq!(closed(&mut core, now, &waker), Poll::Ready(Ok(())));
     assert_eq!(
         recv(&mut core, now, &waker),

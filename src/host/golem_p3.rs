@@ -1,0 +1,143 @@
+//! `golem:websocket/client@1.5.0` in its WASI 0.3 shape (golem-rust 3.x),
+//! on wit-bindgen's async runtime: `receive` is an async host call, and
+//! timers come from `wasi:clocks@0.3.0`.
+//!
+//! A connection keeps at most one `receive` in flight and owns it, so that a
+//! receive the app gives up on (a timeout, a `select` whose other branch won)
+//! stays in flight for the next one. Dropping an async host call that had
+//! already returned would throw its message away.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::golem_p3_bindings::golem::websocket::client::{self as host, WebsocketConnection};
+use crate::machine::{Connection, Failure};
+use crate::request::MAX_TIMEOUT;
+use crate::{CloseCode, CloseFrame, Error, Message, ReconstructionPolicy, Result};
+
+type Pending<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A connection to the host, with its receive in flight and its deadline
+/// timer.
+pub(crate) struct HostConnection {
+    receiving: Option<Pending<Result<host::Message, host::Error>>>,
+    timer: Option<(Instant, Pending<()>)>,
+    conn: Rc<WebsocketConnection>,
+}
+
+impl HostConnection {
+    /// Opens a connection: one blocking host call.
+    pub(crate) fn connect(
+        url: &str,
+        headers: Option<&[(String, String)]>,
+        policy: Option<ReconstructionPolicy>,
+    ) -> Result<Self> {
+        let policy = policy.map(|policy| match policy {
+            ReconstructionPolicy::ReconnectAutomatically => {
+                host::ReconstructionPolicy::ReconnectAutomatically
+            }
+            ReconstructionPolicy::ReportConnectionLoss => {
+                host::ReconstructionPolicy::ReportConnectionLoss
+            }
+        });
+        let conn = WebsocketConnection::connect(url, headers, policy)
+            .map_err(|err| Error::from(failure(err)))?;
+        Ok(HostConnection {
+            receiving: None,
+            timer: None,
+            conn: Rc::new(conn),
+        })
+    }
+}
+
+impl Connection for HostConnection {
+    fn send(&mut self, message: Message) -> Result<(), Failure> {
+        let message = match message {
+            Message::Text(text) => host::Message::Text(text),
+            Message::Binary(data) => host::Message::Binary(data),
+            Message::Close(_) => unreachable!("the state machine sends close frames with close"),
+        };
+        self.conn.send(&message).map_err(failure)
+    }
+
+    fn close(&mut self, frame: Option<&CloseFrame>) -> Result<(), Failure> {
+        let (code, reason) = match frame {
+            Some(frame) => (Some(u16::from(frame.code)), Some(frame.reason.as_str())),
+            None => (None, None),
+        };
+        self.conn.close(code, reason).map_err(failure)
+    }
+
+    fn poll_receive(
+        &mut self,
+        deadline: Option<Instant>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Message, Failure>> {
+        let receiving = self.receiving.get_or_insert_with(|| {
+            let conn = self.conn.clone();
+            Box::pin(async move { conn.receive().await })
+        });
+        if let Poll::Ready(result) = receiving.as_mut().poll(cx) {
+            self.receiving = None;
+            return Poll::Ready(match result {
+                Ok(host::Message::Text(text)) => Ok(Message::Text(text)),
+                Ok(host::Message::Binary(data)) => Ok(Message::Binary(data)),
+                Err(err) => Err(failure(err)),
+            });
+        }
+        if let Some(deadline) = deadline {
+            // The state machine sees the deadline pass when it looks again.
+            let _ = self.poll_deadline(deadline, cx);
+        }
+        Poll::Pending
+    }
+
+    fn poll_deadline(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()> {
+        if !matches!(&self.timer, Some((at, _)) if *at == deadline) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            self.timer = Some((deadline, Box::pin(sleep(left))));
+        }
+        let (_, timer) = self.timer.as_mut().expect("set above");
+        let poll = timer.as_mut().poll(cx);
+        if poll.is_ready() {
+            self.timer = None;
+        }
+        poll
+    }
+}
+
+/// A host error as the state machine sees it. A close frame with 1005 ("no
+/// status code") is a close without a code, as on the wire.
+fn failure(err: host::Error) -> Failure {
+    match err {
+        host::Error::Closed(None) => Failure::Ended,
+        host::Error::Closed(Some(info)) => Failure::Closed(
+            (info.code != u16::from(CloseCode::Status))
+                .then(|| CloseFrame::new(info.code, info.reason)),
+        ),
+        host::Error::ConnectionFailure(m) => Failure::Error(Error::ConnectionFailed(m)),
+        host::Error::SendFailure(m) => Failure::Error(Error::SendFailed(m)),
+        host::Error::ReceiveFailure(m) => Failure::Error(Error::ReceiveFailed(m)),
+        host::Error::ProtocolError(m) => Failure::Error(Error::Protocol(m)),
+        host::Error::Other(m) => Failure::Error(Error::Other(m)),
+        host::Error::SessionLost => Failure::Error(Error::SessionLost),
+    }
+}
+
+/// Waits `duration` on `wasi:clocks@0.3.0` (a year at most).
+async fn sleep(duration: Duration) {
+    let nanos = u64::try_from(duration.min(MAX_TIMEOUT).as_nanos()).unwrap_or(u64::MAX);
+    wasip3::clocks::monotonic_clock::wait_for(nanos).await;
+}
+
+/// Runs `future` for at most `limit` (a year at most); `None` on expiry.
+pub(crate) async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    futures_lite::future::or(async { Some(future.await) }, async {
+        sleep(limit).await;
+        None
+    })
+    .await
+}
