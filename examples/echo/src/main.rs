@@ -90,7 +90,7 @@ impl Params {
         let mut size = None;
         let mut count = 1;
         let mut expect = None;
-        let mut timeout_ms = 5000;
+        let mut timeout = Duration::from_millis(5000);
         let mut headers = Vec::new();
         let mut protocols = Vec::new();
         let mut close_code = None;
@@ -106,7 +106,7 @@ impl Params {
                 "size" => size = Some(number(&key, &value)?),
                 "count" => count = number(&key, &value)?,
                 "expect" => expect = Some(number(&key, &value)?),
-                "timeout_ms" => timeout_ms = number(&key, &value)?,
+                "timeout_ms" => timeout = millis(&key, &value)?,
                 "header" => {
                     let (name, value) = value
                         .split_once(':')
@@ -159,7 +159,7 @@ impl Params {
             message,
             count,
             expect: expect.unwrap_or(count),
-            timeout: Duration::from_millis(timeout_ms),
+            timeout,
             close: close.then(|| {
                 CloseFrame::new(close_code.unwrap_or(1000), close_reason.unwrap_or_default())
             }),
@@ -173,6 +173,19 @@ fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
     value
         .parse()
         .map_err(|_| format!("query parameter {key} must be a number, got {value:?}"))
+}
+
+/// The longest time a query may ask for: a day.
+const MAX_MILLIS: u64 = 24 * 60 * 60 * 1000;
+
+/// A number of milliseconds, at most [`MAX_MILLIS`].
+fn millis(key: &str, value: &str) -> Result<Duration, String> {
+    match number(key, value)? {
+        ms if ms <= MAX_MILLIS => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "query parameter {key} must be at most {MAX_MILLIS} (a day), got {value}"
+        )),
+    }
 }
 
 fn flag(key: &str, value: &str) -> Result<bool, String> {

@@ -79,7 +79,7 @@ impl Params {
             match &*key {
                 "url" => params.urls.push(value.into_owned()),
                 "count" => params.count = Some(number(&key, &value)?),
-                "deadline_ms" => params.deadline = Duration::from_millis(number(&key, &value)?),
+                "deadline_ms" => params.deadline = millis(&key, &value)?,
                 "msg" => params.greeting = value.into_owned(),
                 _ => return Err(format!("unknown query parameter {key:?}")),
             }
@@ -95,6 +95,19 @@ fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
     value
         .parse()
         .map_err(|_| format!("query parameter {key} must be a number, got {value:?}"))
+}
+
+/// The longest time a query may ask for: a day.
+const MAX_MILLIS: u64 = 24 * 60 * 60 * 1000;
+
+/// A number of milliseconds, at most [`MAX_MILLIS`].
+fn millis(key: &str, value: &str) -> Result<Duration, String> {
+    match number(key, value)? {
+        ms if ms <= MAX_MILLIS => Ok(Duration::from_millis(ms)),
+        _ => Err(format!(
+            "query parameter {key} must be at most {MAX_MILLIS} (a day), got {value}"
+        )),
+    }
 }
 
 async fn run(params: Params) -> Response<Body> {

@@ -89,9 +89,11 @@ fn bad_headers_are_refused_before_any_network_use() {
 #[test]
 fn a_bad_query_is_an_http_400_with_a_reason() {
     let app = Serve::app("echo").start();
-    let queries: [&[(&str, &str)]; 5] = [
+    let queries: [&[(&str, &str)]; 7] = [
         &[],
         &[("url", "ws://127.0.0.1:1/"), ("count", "many")],
+        &[("url", "ws://127.0.0.1:1/"), ("timeout_ms", "18446744073709551615")],
+        &[("url", "ws://127.0.0.1:1/"), ("timeout_ms", "86400001")],
         &[("url", "ws://127.0.0.1:1/"), ("close_code", "70000")],
         &[("url", "ws://127.0.0.1:1/"), ("header", "no colon")],
         &[("url", "ws://127.0.0.1:1/"), ("colour", "blue")],
@@ -103,4 +105,10 @@ fn a_bad_query_is_an_http_400_with_a_reason() {
     }
     // The app is still there.
     assert_eq!(app.get(&[]).status, 400);
+
+    let fanin = Serve::app("fanin").start();
+    let huge = [("url", "ws://127.0.0.1:1/"), ("deadline_ms", "18446744073709551615")];
+    let response = fanin.get(&huge);
+    assert_eq!(response.status, 400, "{}", response.text());
+    assert!(response.text().contains("deadline_ms"), "{}", response.text());
 }
