@@ -18,6 +18,7 @@ mod python_peer;
 mod round_trip;
 mod settings;
 mod sink_and_stream;
+mod stall;
 mod tls;
 
 use std::time::Duration;

@@ -92,7 +92,10 @@ fn a_bad_query_is_an_http_400_with_a_reason() {
     let queries: [&[(&str, &str)]; 7] = [
         &[],
         &[("url", "ws://127.0.0.1:1/"), ("count", "many")],
-        &[("url", "ws://127.0.0.1:1/"), ("timeout_ms", "18446744073709551615")],
+        &[
+            ("url", "ws://127.0.0.1:1/"),
+            ("timeout_ms", "18446744073709551615"),
+        ],
         &[("url", "ws://127.0.0.1:1/"), ("timeout_ms", "86400001")],
         &[("url", "ws://127.0.0.1:1/"), ("close_code", "70000")],
         &[("url", "ws://127.0.0.1:1/"), ("header", "no colon")],
@@ -107,8 +110,15 @@ fn a_bad_query_is_an_http_400_with_a_reason() {
     assert_eq!(app.get(&[]).status, 400);
 
     let fanin = Serve::app("fanin").start();
-    let huge = [("url", "ws://127.0.0.1:1/"), ("deadline_ms", "18446744073709551615")];
+    let huge = [
+        ("url", "ws://127.0.0.1:1/"),
+        ("deadline_ms", "18446744073709551615"),
+    ];
     let response = fanin.get(&huge);
     assert_eq!(response.status, 400, "{}", response.text());
-    assert!(response.text().contains("deadline_ms"), "{}", response.text());
+    assert!(
+        response.text().contains("deadline_ms"),
+        "{}",
+        response.text()
+    );
 }
