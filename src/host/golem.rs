@@ -26,6 +26,7 @@ use wstd::future::FutureExt as _;
 use wstd::runtime::{AsyncPollable, WaitFor};
 use wstd::time::{Timer, Wait};
 
+use super::gate::{Armed, Gate, Step};
 use super::golem_bindings::golem::websocket::client::{self as host, WebsocketConnection};
 use crate::machine::{Connection, Failure};
 use crate::request::MAX_TIMEOUT;
@@ -43,23 +44,13 @@ pub(crate) struct HostConnection {
 #[derive(Default)]
 struct WatchSlot {
     watch: Option<Watch>,
-    /// What the watch was armed for; `None` when nothing is armed.
-    armed: Option<Armed>,
-    /// The watch fired since it was armed: the next receive asks the host.
-    fired: bool,
+    /// When to ask the host.
+    gate: Gate,
     /// Woken when the watch fires.
     waker: Option<Waker>,
     /// Whether a watcher task runs, and its waker while it waits.
     watcher_running: bool,
     watcher: Option<Waker>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Armed {
-    /// A message, or the deadline if there is one.
-    Receive(Option<Instant>),
-    /// Only the deadline.
-    Deadline(Instant),
 }
 
 impl HostConnection {
@@ -78,7 +69,7 @@ impl HostConnection {
     fn arm(&mut self, armed: Armed, waker: &Waker) {
         let mut slot = self.watch.borrow_mut();
         slot.waker = Some(waker.clone());
-        if slot.armed == Some(armed) && !slot.fired {
+        if !slot.gate.needs_arming(armed) {
             return;
         }
         let (pollable, deadline) = match armed {
@@ -86,8 +77,7 @@ impl HostConnection {
             Armed::Deadline(deadline) => (None, Some(deadline)),
         };
         slot.watch = Some(Watch::new(pollable, deadline));
-        slot.armed = Some(armed);
-        slot.fired = false;
+        slot.gate.armed(armed);
         if let Some(watcher) = slot.watcher.take() {
             // A watcher waiting on the old watch polls the new one.
             drop(slot);
@@ -97,14 +87,6 @@ impl HostConnection {
             drop(slot);
             wstd::runtime::spawn(watcher(Rc::downgrade(&self.watch))).detach();
         }
-    }
-
-    /// Forgets the watch: the next wait arms a new one.
-    fn disarm(&mut self) {
-        let mut slot = self.watch.borrow_mut();
-        slot.watch = None;
-        slot.armed = None;
-        slot.fired = false;
     }
 }
 
@@ -131,20 +113,24 @@ impl Connection for HostConnection {
         deadline: Option<Instant>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Message, Failure>> {
-        {
+        let step = {
             let mut slot = self.watch.borrow_mut();
-            if let Some(Armed::Receive(armed_deadline)) = slot.armed
-                && !slot.fired
-            {
-                slot.waker = Some(cx.waker().clone());
-                drop(slot);
-                if armed_deadline != deadline {
-                    self.arm(Armed::Receive(deadline), cx.waker());
-                }
+            let step = slot.gate.receive(deadline);
+            match step {
+                Step::Ask => slot.watch = None,
+                Step::Wait => slot.waker = Some(cx.waker().clone()),
+                Step::Rearm(_) => {}
+            }
+            step
+        };
+        match step {
+            Step::Ask => {}
+            Step::Wait => return Poll::Pending,
+            Step::Rearm(armed) => {
+                self.arm(armed, cx.waker());
                 return Poll::Pending;
             }
         }
-        self.disarm();
         match self.conn.receive_with_timeout(0) {
             Ok(Some(host::Message::Text(text))) => Poll::Ready(Ok(Message::Text(text))),
             Ok(Some(host::Message::Binary(data))) => Poll::Ready(Ok(Message::Binary(data))),
@@ -201,7 +187,7 @@ async fn watcher(slot: Weak<RefCell<WatchSlot>>) {
             return Poll::Pending;
         }
         guard.watch = None;
-        guard.fired = true;
+        guard.gate.fired();
         guard.watcher_running = false;
         guard.watcher = None;
         let waker = guard.waker.take();

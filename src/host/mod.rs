@@ -15,6 +15,8 @@ compile_error!(
 compile_error!("enable feature `p2` (the default) or `p3`");
 
 #[cfg(feature = "p2")]
+mod gate;
+#[cfg(feature = "p2")]
 mod golem;
 #[cfg(feature = "p2")]
 #[allow(missing_docs, unreachable_pub)]
