@@ -4,6 +4,7 @@ The Python `websockets` library, so that the polyfill is checked against an
 implementation that shares no code with tungstenite. Paths:
 
   /echo                          echoes every message
+  /delay?ms=N                    echoes every message N ms after it arrived
   /close?code=C&reason=R         closes with C and R after the first message
   /subprotocol                   answers each message with the subprotocol it
                                  selected ("" for none), out of "superchat" and
@@ -38,6 +39,11 @@ async def handler(ws):
     try:
         if target.path == "/echo":
             async for message in ws:
+                await ws.send(message)
+        elif target.path == "/delay":
+            delay = int(params["ms"][0]) / 1000
+            async for message in ws:
+                await asyncio.sleep(delay)
                 await ws.send(message)
         elif target.path == "/close":
             await ws.recv()

@@ -13,6 +13,7 @@ mod closing;
 mod fanin;
 mod faults;
 mod handshake;
+mod lifecycle;
 mod preflight;
 mod python_peer;
 mod round_trip;
