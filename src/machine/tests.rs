@@ -531,3 +531,23 @@ fn abandoning_an_open_connection_sends_a_normal_close_and_releases_it() {
     core.abandon();
     assert_eq!(host.calls(), vec![], "a close under way is not sent twice");
 }
+
+#[test]
+fn a_close_frame_without_a_code_is_a_close_message_and_an_abrupt_end_an_error() {
+    let (mut core, host, now) = open();
+    let (_t, waker) = task();
+    host.receives(Some(Err(Failure::Closed(None))));
+    assert_eq!(
+        recv(&mut core, now, &waker),
+        Poll::Ready(Some(Ok(Message::Close(None))))
+    );
+    assert_eq!(core.start_close(None, now), Ok(()), "the peer closed first");
+
+    let (mut core, host, now) = open();
+    host.receives(Some(Err(Failure::Ended)));
+    assert_eq!(
+        recv(&mut core, now, &waker),
+        Poll::Ready(Some(Err(Error::Closed(None))))
+    );
+    assert_eq!(core.start_close(None, now), Err(Error::AlreadyClosed));
+}
