@@ -40,3 +40,8 @@ check: setup
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
+    just check-min-versions
+
+# The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.
+check-min-versions: setup
+    bash scripts/check-min-versions.sh
