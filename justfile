@@ -45,7 +45,7 @@ check: setup
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
-    cargo clippy --quiet --locked --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
+    cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
     just check-min-versions
 
 # The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.
