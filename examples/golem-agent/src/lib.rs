@@ -2,9 +2,10 @@
 //! `wasm-websocket`, written with golem-rust's agent macros.
 //!
 //! One source, one Cargo package per golem-rust generation:
-//! - `p2/`: golem-rust 2.1 (Golem 1.5, WASI 0.2, wstd), with its own
-//!   `Cargo.lock` at the lowest versions golem-rust 2.x allows;
-//!   `just build-agents` builds it into `target/golem-agent/`.
+//! - `p2/`: golem-rust 2.1 (Golem 1.5, WASI 0.2, wstd 0.6.5), a package of
+//!   its own with its own `Cargo.lock`, depending on `wasm-websocket` by path
+//!   as a Golem user's crate would; `just build-agents` builds it into
+//!   `target/agents/golem-agent-p2.wasm`.
 //!
 //! The code uses only `wasm-websocket`, `futures-lite` and golem-rust, never a
 //! runtime directly, so it builds unchanged wherever the crate's API is the
