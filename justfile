@@ -42,12 +42,13 @@ autobahn: build
 bench *args: build
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
 
-# Pinned versions named alike everywhere, formatting, clippy on both targets, and docs, all warnings denied.
+# Pinned versions named alike everywhere, formatting, clippy on both targets (and the p3 feature), and docs, all warnings denied.
 check: setup
     bash scripts/check-versions.sh
     cargo fmt --all --check
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
+    cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
