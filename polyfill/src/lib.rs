@@ -5,6 +5,7 @@
 //! `wac plug app.wasm --plug polyfill.wasm -o app.composed.wasm`.
 //! The contract of every function is in this crate's README.md.
 
+mod budget;
 mod connection;
 mod errors;
 mod io;
