@@ -6,6 +6,7 @@
 //! The contract of every function is in this crate's README.md.
 
 mod budget;
+mod close_watch;
 mod connection;
 mod errors;
 mod io;
