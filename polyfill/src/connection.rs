@@ -12,6 +12,7 @@ use std::time::Duration;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Error as WsError, HandshakeError, Message as WsMessage, WebSocket};
+use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
 use crate::bindings::exports::golem::websocket::client::{CloseInfo, Error, Message};
@@ -42,6 +43,14 @@ const CLOSE_FRAME_ROOM: usize = 256;
 /// frame waits for room in a full socket, so that the next receive can push
 /// it out (a stream's pollable cannot tell "readable or writable").
 const CLOSE_RETRY: u64 = 20_000_000;
+
+/// How long the pollable of `subscribe` waits after a receive stopped at the
+/// end of its slice with more to read. Not zero: a pollable that is ready at
+/// once lets the guest run without ever blocking in `poll`, and wasmtime 48
+/// then stops reporting other streams ready (tokio's cooperative budget of the
+/// host task runs out and only a wait refills it), so that a flood on one
+/// connection would starve every other one.
+const SLICE_PAUSE: u64 = 1_000_000;
 
 /// At most this much that has already arrived is read and dropped when a
 /// connection is dropped, so that closing the socket does not reset it.
@@ -251,7 +260,8 @@ impl Connection {
             return ready_pollable();
         }
         match inner.next_message(Deadline::Now) {
-            Ok(None) if inner.more => ready_pollable(),
+            // More to read: come back after a pause (see SLICE_PAUSE).
+            Ok(None) if inner.more => monotonic_clock::subscribe_duration(SLICE_PAUSE),
             Ok(None) => {
                 // Replies (pongs) still queued would otherwise wait for the
                 // guest's next call: push what the socket takes now, without
@@ -260,7 +270,7 @@ impl Connection {
                 match &inner.tcp {
                     // Our close waits for room: come back soon to push it.
                     Some(_) if inner.close_sent && inner.unflushed => {
-                        wasip2::clocks::monotonic_clock::subscribe_duration(CLOSE_RETRY)
+                        monotonic_clock::subscribe_duration(CLOSE_RETRY)
                     }
                     Some(io) => io.subscribe_input(),
                     None => ready_pollable(),
