@@ -14,6 +14,8 @@ mod fanin;
 mod faults;
 mod handshake;
 mod lifecycle;
+mod no_tls;
+mod polyfill_bounds;
 mod preflight;
 mod python_peer;
 mod round_trip;
