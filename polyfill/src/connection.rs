@@ -23,8 +23,14 @@ use crate::io::{Deadline, TcpIo, Transport, ready_pollable};
 use crate::settings::{self, Settings};
 use crate::{net, target};
 
-/// Close code 1000, sent when a connection is dropped without `close`.
+/// Close code 1000, for a `close` with a reason and no code.
 const NORMAL: u16 = 1000;
+
+/// Close code 1001 (going away), sent when a connection is dropped without
+/// `close`: the app went away from it. (Golem's host sends no close frame
+/// then; a bare TCP end reads as 1006 to the peer.) Distinct from the
+/// normal close the SDK sends from its own `Drop`.
+const DROPPED: u16 = 1001;
 
 /// tungstenite's read buffer (its default is 128 KiB).
 const READ_BUFFER_SIZE: usize = 64 * 1024;
@@ -542,7 +548,7 @@ impl Inner {
         }
     }
 
-    /// Ends the connection, never waiting: queues close 1000 if no close was
+    /// Ends the connection, never waiting: queues close 1001 if no close was
     /// sent, pushes out what the socket takes now (a TLS close_notify too),
     /// reads and drops what has already arrived, then closes TCP (which never
     /// waits either: see `TcpConnection::close`).
@@ -556,7 +562,7 @@ impl Inner {
                 self.close_sent = true;
                 if let Some(ws) = self.ws.as_mut() {
                     let frame = CloseFrame {
-                        code: NORMAL.into(),
+                        code: DROPPED.into(),
                         reason: "".into(),
                     };
                     let _ = with_room(ws, CLOSE_FRAME_ROOM, |ws| ws.close(Some(frame)));
