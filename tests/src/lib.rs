@@ -5,8 +5,9 @@
 //! real `wasmtime serve` on a free loopback port ([`wasmtime`]) and driven over
 //! HTTP ([`http`], [`apps`]). Their peers are a WebSocket server of our own
 //! with fault modes ([`fault_server`]) and an independent implementation, the
-//! Python `websockets` library ([`python`]); TLS material is generated per run
-//! ([`certs`]).
+//! Python `websockets` library ([`python`]); a feed server that goes away
+//! and comes back on the same port tests reconnecting ([`restartable`]);
+//! TLS material is generated per run ([`certs`]).
 //!
 //! Every process a test starts is owned by a guard ([`process::Process`]) that
 //! kills it when dropped, also when the test panics, and that asks the kernel
@@ -21,6 +22,7 @@ pub mod fault_server;
 pub mod http;
 pub mod process;
 pub mod python;
+pub mod restartable;
 pub mod wasmtime;
 
 use std::path::{Path, PathBuf};

@@ -15,6 +15,7 @@ mod faults;
 mod handshake;
 mod preflight;
 mod python_peer;
+mod reconnect;
 mod round_trip;
 mod settings;
 mod sink_and_stream;
