@@ -44,7 +44,8 @@
 //! # Limits
 //! - The interface carries text and binary messages and the close handshake;
 //!   pings and pongs are answered by the host and not visible here.
-//! - The subprotocol the server chose is not reported by the interface.
+//! - The subprotocol the server chose is not reported by the interface;
+//!   [`WebSocket::protocol`] knows it when exactly one was offered.
 //! - Connecting is one blocking host call: the component waits until the
 //!   handshake ends (the polyfill bounds it, 30 s by default).
 //! - A `WebSocket` must be used and dropped inside the wstd runtime
