@@ -20,6 +20,10 @@ build: setup
 demo url="": setup
     bash scripts/demo.sh {{ url }}
 
+# Serve the composed feed example and restart its feed server twice while it follows the feed.
+feed-demo: setup
+    bash scripts/feed-demo.sh
+
 # Everything: unit tests, end-to-end tests, Autobahn, and one quick pass of the benchmarks.
 test: build
     cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
