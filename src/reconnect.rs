@@ -93,7 +93,7 @@ impl ReconnectConfig {
 
 /// What a [`ReconnectingWebSocket`] reports: its messages and its
 /// transitions, in the order they happened.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Event {
     /// A connection is open, and the [`on_connect`](ReconnectConfig::on_connect)
@@ -207,7 +207,10 @@ pub struct ReconnectingWebSocket {
     on_connect: Vec<Message>,
     schedule: Schedule,
     phase: Phase,
-    /// An event to report before anything else.
+    /// `Connected`, reported once the subscriptions are out.
+    connected: Option<Event>,
+    /// The end of a connection whose subscriptions failed, reported right
+    /// after its `Connected`.
     pending: Option<Event>,
 }
 
@@ -250,6 +253,7 @@ impl ReconnectingWebSocket {
             ),
             on_connect: config.on_connect,
             phase: Phase::Connect,
+            connected: None,
             pending: None,
         }
     }
@@ -314,13 +318,13 @@ impl ReconnectingWebSocket {
                     Err(err)
                 }
                 result => {
-                    self.pending = None;
+                    self.close_now();
                     result
                 }
             },
             Phase::Closed => Err(Error::AlreadyClosed),
             _ => {
-                self.pending = None;
+                self.close_now();
                 Ok(())
             }
         }
@@ -360,12 +364,16 @@ impl ReconnectingWebSocket {
 
     fn close_now(&mut self) {
         self.phase = Phase::Closed;
+        self.connected = None;
         self.pending = None;
     }
 
     /// Drives the client to its next event; `None` once it stopped.
     fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
-        'phase: loop {
+        if let Some(event) = self.pending.take() {
+            return Poll::Ready(Some(Ok(event)));
+        }
+        loop {
             match &mut self.phase {
                 Phase::Closed => return Poll::Ready(None),
                 Phase::Connect => {
@@ -384,7 +392,7 @@ impl ReconnectingWebSocket {
                     match result {
                         Ok(ws) => {
                             self.schedule.connected();
-                            self.pending = Some(Event::Connected {
+                            self.connected = Some(Event::Connected {
                                 attempt,
                                 protocol: ws.protocol().map(str::to_owned),
                             });
@@ -435,22 +443,25 @@ impl ReconnectingWebSocket {
                             // The connection is no use: report it connected,
                             // then lost.
                             let retry_in = self.schedule.disconnected();
-                            let connected = self.pending.take();
-                            self.wait(retry_in);
-                            self.pending = Some(Event::Disconnected {
+                            let lost = Event::Disconnected {
                                 close: None,
                                 error: Some(error),
                                 retry_in,
-                            });
-                            if let Some(connected) = connected {
-                                return Poll::Ready(Some(Ok(connected)));
-                            }
-                            continue 'phase;
+                            };
+                            self.wait(retry_in);
+                            let event = match self.connected.take() {
+                                Some(connected) => {
+                                    self.pending = Some(lost);
+                                    connected
+                                }
+                                None => lost,
+                            };
+                            return Poll::Ready(Some(Ok(event)));
                         }
                         *sent += 1;
                     }
-                    if let Some(event) = self.pending.take() {
-                        return Poll::Ready(Some(Ok(event)));
+                    if let Some(connected) = self.connected.take() {
+                        return Poll::Ready(Some(Ok(connected)));
                     }
                     let closing = *closing;
                     let Poll::Ready(item) = Pin::new(&mut *ws).poll_next(cx) else {
@@ -498,7 +509,7 @@ impl Stream for ReconnectingWebSocket {
 
 impl FusedStream for ReconnectingWebSocket {
     fn is_terminated(&self) -> bool {
-        matches!(self.phase, Phase::Closed)
+        matches!(self.phase, Phase::Closed) && self.pending.is_none()
     }
 }
 
