@@ -2,18 +2,21 @@
 //! delays, built on the crate's public API ([`WebSocket::connect_with`], its
 //! `Stream` and `Sink`), so it runs on every host shape the crate supports.
 
+mod driver;
 mod schedule;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
-use std::future::{Future, poll_fn};
+use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::{FusedStream, Stream};
-use futures_sink::Sink;
 
-use self::schedule::{Item, Next, Schedule, classify, random_seed, retryable};
+use self::driver::Driver;
+use self::schedule::{Schedule, random_seed};
 use crate::{ClientRequest, CloseFrame, ConnectionState, Error, Message, Result, WebSocket};
 
 /// How a [`ReconnectingWebSocket`] reconnects: the delays, a bound on
@@ -203,38 +206,7 @@ pub enum Event {
 /// # }
 /// ```
 pub struct ReconnectingWebSocket {
-    request: ClientRequest,
-    on_connect: Vec<Message>,
-    schedule: Schedule,
-    phase: Phase,
-    /// `Connected`, reported once the subscriptions are out.
-    connected: Option<Event>,
-    /// The end of a connection whose subscriptions failed, reported right
-    /// after its `Connected`.
-    pending: Option<Event>,
-}
-
-/// Where the client is.
-enum Phase {
-    /// Connect at the next poll.
-    Connect,
-    /// A connect attempt is under way.
-    Connecting {
-        attempt: u32,
-        connect: Pin<Box<dyn Future<Output = Result<WebSocket>>>>,
-    },
-    /// Connected: sending the `on_connect` messages (`sent` of them so far),
-    /// then reading.
-    Open {
-        ws: WebSocket,
-        sent: usize,
-        /// The app sent `Message::Close`: the end that follows is expected.
-        closing: bool,
-    },
-    /// Waiting for the next attempt.
-    Waiting(Pin<Box<dyn Future<Output = ()>>>),
-    /// Closed by the app, or given up.
-    Closed,
+    driver: Driver<WebSocket>,
 }
 
 impl ReconnectingWebSocket {
@@ -243,18 +215,20 @@ impl ReconnectingWebSocket {
     /// then connects and reports [`Event::Connected`] or
     /// [`Event::ConnectFailed`].
     pub fn new(request: impl Into<ClientRequest>, config: ReconnectConfig) -> Self {
+        let schedule = Schedule::new(
+            &config.delays,
+            config.max_attempts,
+            config.jitter,
+            random_seed(),
+        );
         ReconnectingWebSocket {
-            request: request.into(),
-            schedule: Schedule::new(
-                &config.delays,
-                config.max_attempts,
-                config.jitter,
-                random_seed(),
+            driver: Driver::new(
+                request.into(),
+                config.on_connect,
+                schedule,
+                Box::new(|request| Box::pin(WebSocket::connect_with(request))),
+                Box::new(|delay| Box::pin(crate::host::sleep(delay))),
             ),
-            on_connect: config.on_connect,
-            phase: Phase::Connect,
-            connected: None,
-            pending: None,
         }
     }
 
@@ -266,7 +240,7 @@ impl ReconnectingWebSocket {
     /// request that no retry can fix; after that, and after the app's own
     /// [`close`](Self::close), [`Error::AlreadyClosed`].
     pub async fn recv(&mut self) -> Result<Event> {
-        poll_fn(|cx| self.poll_event(cx))
+        poll_fn(|cx| self.driver.poll_event(cx))
             .await
             .unwrap_or(Err(Error::AlreadyClosed))
     }
@@ -280,22 +254,7 @@ impl ReconnectingWebSocket {
     /// `Message::Close` closes for good, like [`close`](Self::close) without
     /// waiting for the peer's answer.
     pub async fn send(&mut self, message: Message) -> Result<()> {
-        match &mut self.phase {
-            Phase::Open {
-                ws, sent, closing, ..
-            } if !*closing && *sent == self.on_connect.len() => {
-                let close = message.is_close();
-                ws.send(message).await?;
-                *closing = close;
-                Ok(())
-            }
-            Phase::Open { .. } => Err(Error::AlreadyClosed),
-            _ if message.is_close() => {
-                self.close_now();
-                Ok(())
-            }
-            _ => Err(Error::AlreadyClosed),
-        }
+        self.driver.send(message).await
     }
 
     /// Closes for good: no reconnect follows. An open connection is closed
@@ -307,27 +266,7 @@ impl ReconnectingWebSocket {
     /// A close frame a client may not send is [`Error::InvalidCloseFrame`],
     /// and nothing changes.
     pub async fn close(&mut self, frame: Option<CloseFrame>) -> Result<()> {
-        match std::mem::replace(&mut self.phase, Phase::Closed) {
-            Phase::Open { mut ws, sent, .. } => match ws.close(frame).await {
-                Err(err @ Error::InvalidCloseFrame(_)) => {
-                    self.phase = Phase::Open {
-                        ws,
-                        sent,
-                        closing: false,
-                    };
-                    Err(err)
-                }
-                result => {
-                    self.close_now();
-                    result
-                }
-            },
-            Phase::Closed => Err(Error::AlreadyClosed),
-            _ => {
-                self.close_now();
-                Ok(())
-            }
-        }
+        self.driver.close(frame).await
     }
 
     /// Where the client is: `Connecting` before the first connect, during an
@@ -336,164 +275,18 @@ impl ReconnectingWebSocket {
     /// it); `Open` while connected; `Closing` after the app sent
     /// `Message::Close`; `Closed` after the app's close, or once it gave up.
     pub fn state(&self) -> ConnectionState {
-        match &self.phase {
-            Phase::Connect | Phase::Connecting { .. } | Phase::Waiting(_) => {
-                ConnectionState::Connecting
-            }
-            Phase::Open { ws, closing, .. } => match ws.state() {
-                ConnectionState::Closed if !*closing => ConnectionState::Connecting,
-                state => state,
-            },
-            Phase::Closed => ConnectionState::Closed,
-        }
+        self.driver.state()
     }
 
     /// The URL every connection is opened with, as given.
     pub fn url(&self) -> &str {
-        self.request.url()
+        self.driver.request().url()
     }
 
     /// The subprotocol the server agreed to on the current connection (see
     /// [`WebSocket::protocol`]); `None` while not connected.
     pub fn protocol(&self) -> Option<&str> {
-        match &self.phase {
-            Phase::Open { ws, .. } => ws.protocol(),
-            _ => None,
-        }
-    }
-
-    fn close_now(&mut self) {
-        self.phase = Phase::Closed;
-        self.connected = None;
-        self.pending = None;
-    }
-
-    /// Drives the client to its next event; `None` once it stopped.
-    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Event>>> {
-        if let Some(event) = self.pending.take() {
-            return Poll::Ready(Some(Ok(event)));
-        }
-        loop {
-            match &mut self.phase {
-                Phase::Closed => return Poll::Ready(None),
-                Phase::Connect => {
-                    let attempt = self.schedule.attempt();
-                    let request = self.request.clone();
-                    self.phase = Phase::Connecting {
-                        attempt,
-                        connect: Box::pin(WebSocket::connect_with(request)),
-                    };
-                }
-                Phase::Connecting { attempt, connect } => {
-                    let attempt = *attempt;
-                    let Poll::Ready(result) = connect.as_mut().poll(cx) else {
-                        return Poll::Pending;
-                    };
-                    match result {
-                        Ok(ws) => {
-                            self.schedule.connected();
-                            self.connected = Some(Event::Connected {
-                                attempt,
-                                protocol: ws.protocol().map(str::to_owned),
-                            });
-                            self.phase = Phase::Open {
-                                ws,
-                                sent: 0,
-                                closing: false,
-                            };
-                        }
-                        Err(error) if !retryable(&error) => {
-                            self.close_now();
-                            return Poll::Ready(Some(Err(error)));
-                        }
-                        Err(error) => match self.schedule.connect_failed() {
-                            Next::Retry(retry_in) => {
-                                self.wait(retry_in);
-                                return Poll::Ready(Some(Ok(Event::ConnectFailed {
-                                    attempt,
-                                    error,
-                                    retry_in,
-                                })));
-                            }
-                            Next::GiveUp => {
-                                self.close_now();
-                                return Poll::Ready(Some(Err(error)));
-                            }
-                        },
-                    }
-                }
-                Phase::Waiting(delay) => {
-                    if delay.as_mut().poll(cx).is_pending() {
-                        return Poll::Pending;
-                    }
-                    self.phase = Phase::Connect;
-                }
-                Phase::Open { ws, sent, closing } => {
-                    // The subscriptions go out before `Connected` is
-                    // reported, so whatever the app sends on it follows them.
-                    while let Some(message) = self.on_connect.get(*sent) {
-                        let mut sink = Pin::new(&mut *ws);
-                        let result = match sink.as_mut().poll_ready(cx) {
-                            Poll::Pending => return Poll::Pending,
-                            Poll::Ready(ready) => {
-                                ready.and_then(|()| sink.start_send(message.clone()))
-                            }
-                        };
-                        if let Err(error) = result {
-                            // The connection is no use: report it connected,
-                            // then lost.
-                            let retry_in = self.schedule.disconnected();
-                            let lost = Event::Disconnected {
-                                close: None,
-                                error: Some(error),
-                                retry_in,
-                            };
-                            self.wait(retry_in);
-                            let event = match self.connected.take() {
-                                Some(connected) => {
-                                    self.pending = Some(lost);
-                                    connected
-                                }
-                                None => lost,
-                            };
-                            return Poll::Ready(Some(Ok(event)));
-                        }
-                        *sent += 1;
-                    }
-                    if let Some(connected) = self.connected.take() {
-                        return Poll::Ready(Some(Ok(connected)));
-                    }
-                    let closing = *closing;
-                    let Poll::Ready(item) = Pin::new(&mut *ws).poll_next(cx) else {
-                        return Poll::Pending;
-                    };
-                    match classify(item) {
-                        Item::Message(message) => {
-                            return Poll::Ready(Some(Ok(Event::Message(message))));
-                        }
-                        Item::Ended { .. } if closing => {
-                            self.close_now();
-                            return Poll::Ready(None);
-                        }
-                        Item::Ended { close, error } => {
-                            let retry_in = self.schedule.disconnected();
-                            self.wait(retry_in);
-                            return Poll::Ready(Some(Ok(Event::Disconnected {
-                                close,
-                                error,
-                                retry_in,
-                            })));
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Drops the connection, if any, and waits `delay` before the next
-    /// attempt.
-    fn wait(&mut self, delay: Duration) {
-        self.phase = Phase::Waiting(Box::pin(crate::host::sleep(delay)));
+        self.driver.protocol()
     }
 }
 
@@ -503,13 +296,13 @@ impl Stream for ReconnectingWebSocket {
     type Item = Result<Event>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_event(cx)
+        self.get_mut().driver.poll_event(cx)
     }
 }
 
 impl FusedStream for ReconnectingWebSocket {
     fn is_terminated(&self) -> bool {
-        matches!(self.phase, Phase::Closed) && self.pending.is_none()
+        self.driver.is_terminated()
     }
 }
 
