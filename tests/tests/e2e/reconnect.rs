@@ -5,7 +5,8 @@
 //! of each new connection; nothing is sent while disconnected; after the
 //! app's own close, also while it waits to reconnect, no connect follows; a
 //! server that keeps refusing ends the run after the bounded number of
-//! attempts with a typed error; state and protocol read right at every step.
+//! attempts with a typed error; jittered delays stay within their bounds;
+//! state and protocol read right at every step.
 
 use std::time::Duration;
 
@@ -376,4 +377,40 @@ fn a_server_that_keeps_refusing_ends_after_the_bounded_attempts() {
         report.end.error.as_deref().unwrap().contains("refused"),
         "{report:?}"
     );
+}
+
+#[test]
+fn jittered_delays_stay_within_their_bounds_and_are_waited_as_reported() {
+    // The jitter's seed comes from wasi:random inside the component.
+    let app = Serve::app("feed").start();
+    let url = format!("ws://127.0.0.1:{}/", unused_port());
+    let report = feed(
+        &app,
+        &[
+            ("url", &url),
+            ("delays", "200"),
+            ("jitter", "0.5"),
+            ("max_attempts", "8"),
+        ],
+    );
+    let events = &report.events;
+    assert_eq!(events.len(), 7, "{events:#?}");
+    assert_eq!(report.end.error_kind.as_deref(), Some("ConnectionFailed"));
+    let delays: Vec<u64> = events.iter().map(|e| e.retry_in_ms.unwrap()).collect();
+    assert!(
+        delays.iter().all(|d| (100..=300).contains(d)),
+        "200 ms +- 50 %: {delays:?}"
+    );
+    assert!(
+        delays.windows(2).any(|w| w[0] != w[1]),
+        "not jittered: {delays:?}"
+    );
+    for pair in events.windows(2) {
+        let measured = Duration::from_millis(pair[1].t_ms - pair[0].t_ms);
+        let delay = Duration::from_millis(pair[0].retry_in_ms.unwrap());
+        assert!(
+            measured + EARLY >= delay && measured <= delay + LATE,
+            "waited {measured:?} for a delay of {delay:?}"
+        );
+    }
 }
