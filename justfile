@@ -28,6 +28,10 @@ demo url="": setup
 build-agents: setup
     bash scripts/build-agents.sh
 
+# Serve the composed feed example and restart its feed server twice while it follows the feed.
+feed-demo: setup
+    bash scripts/feed-demo.sh
+
 # Everything: unit tests, end-to-end tests, the agents' imports, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench

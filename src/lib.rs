@@ -34,10 +34,18 @@
 //! [`futures_sink::Sink`], so `futures-lite` and `futures` combinators apply,
 //! and [`WebSocket::split`] gives a sender and a receiver for two tasks.
 //!
+//! # Reconnecting
+//! [`ReconnectingWebSocket`] connects again after an unexpected end, on a
+//! schedule of delays ([`ReconnectConfig`]), resends the app's subscriptions
+//! on every connect, and reports its messages and transitions as one stream
+//! of [`Event`]s. It is built on [`WebSocket`] alone, so it runs on every
+//! host shape; how it meets Golem's durable replay is on its page.
+//!
 //! # Limits
 //! - The interface carries text and binary messages and the close handshake;
 //!   pings and pongs are answered by the host and not visible here.
-//! - The subprotocol the server chose is not reported by the interface.
+//! - The subprotocol the server chose is not reported by the interface;
+//!   [`WebSocket::protocol`] knows it when exactly one was offered.
 //! - Connecting is one blocking host call: the component waits until the
 //!   handshake ends (the polyfill bounds it, 30 s by default).
 //! - A `WebSocket` must be used and dropped inside the wstd runtime
@@ -50,6 +58,7 @@ mod error;
 mod host;
 mod machine;
 mod message;
+mod reconnect;
 mod request;
 mod socket;
 mod state;
@@ -57,6 +66,7 @@ mod state;
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON_LEN};
 pub use error::{Error, Result};
 pub use message::Message;
+pub use reconnect::{Event, ReconnectConfig, ReconnectingWebSocket};
 #[cfg(feature = "p3")]
 pub use request::ReconstructionPolicy;
 pub use request::{ClientRequest, DEFAULT_CLOSE_TIMEOUT};

@@ -212,8 +212,9 @@ impl WebSocket {
     /// response does not pick one of the offered subprotocols. So:
     /// - one subprotocol offered: `Some` of it, the one the server agreed to;
     /// - none offered: `None`, and none was agreed;
-    /// - several offered: `None`, because the host cannot tell which one the
-    ///   server chose (offer one, or see [`ClientRequest::subprotocol`]).
+    /// - several offered: `None`, although the server agreed to one of them
+    ///   ([`ClientRequest::subprotocols`]), because the host cannot tell which
+    ///   (offer one to know it).
     pub fn protocol(&self) -> Option<&str> {
         self.sender.protocol()
     }

@@ -274,6 +274,12 @@ impl Watch {
     }
 }
 
+/// Waits `duration` on the wstd reactor (a year at most): a monotonic-clock
+/// pollable, whose firing a durable host records like any other `poll`.
+pub(crate) async fn sleep(duration: Duration) {
+    wstd::task::sleep(wstd::time::Duration::from(duration.min(MAX_TIMEOUT))).await;
+}
+
 /// Runs `future` for at most `limit` (a year at most); `None` on expiry.
 pub(crate) async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
     future

@@ -128,7 +128,7 @@ fn failure(err: host::Error) -> Failure {
 }
 
 /// Waits `duration` on `wasi:clocks@0.3.0` (a year at most).
-async fn sleep(duration: Duration) {
+pub(crate) async fn sleep(duration: Duration) {
     let nanos = u64::try_from(duration.min(MAX_TIMEOUT).as_nanos()).unwrap_or(u64::MAX);
     wasip3::clocks::monotonic_clock::wait_for(nanos).await;
 }

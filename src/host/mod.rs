@@ -1,6 +1,7 @@
 //! The host shapes the state machine (`crate::machine`) runs on, one file
 //! each, all behind the same seam ([`crate::machine::Connection`]), and the
-//! runtime pieces the driver needs from the same place (a timeout).
+//! runtime pieces the driver needs from the same place (a timeout, and a
+//! sleep for the reconnecting client's delays).
 //!
 //! - `golem` (feature `p2`, the default): imports `golem:websocket/client@1.5.0`
 //!   in its WASI 0.2 shape and waits on its pollable through the wstd reactor.
@@ -28,6 +29,6 @@ mod golem_p3;
 mod golem_p3_bindings;
 
 #[cfg(feature = "p2")]
-pub(crate) use golem::{HostConnection, timeout};
+pub(crate) use golem::{HostConnection, sleep, timeout};
 #[cfg(feature = "p3")]
-pub(crate) use golem_p3::{HostConnection, timeout};
+pub(crate) use golem_p3::{HostConnection, sleep, timeout};

@@ -5,8 +5,9 @@
 //! real `wasmtime serve` on a free loopback port ([`wasmtime`]) and driven over
 //! HTTP ([`http`], [`apps`]). Their peers are a WebSocket server of our own
 //! with fault modes ([`fault_server`]) and an independent implementation, the
-//! Python `websockets` library ([`python`]); TLS material is generated per run
-//! ([`certs`]).
+//! Python `websockets` library ([`python`]); a feed server that goes away
+//! and comes back on the same port tests reconnecting ([`restartable`]);
+//! TLS material is generated per run ([`certs`]).
 //!
 //! The Golem agent examples are built for `wasm32-wasip2` ([`agents`]) and
 //! their imports and exports read with `wasm-tools component wit` ([`wit`]).
@@ -25,6 +26,7 @@ pub mod fault_server;
 pub mod http;
 pub mod process;
 pub mod python;
+pub mod restartable;
 pub mod wasmtime;
 pub mod wit;
 

@@ -18,6 +18,7 @@ mod no_tls;
 mod polyfill_bounds;
 mod preflight;
 mod python_peer;
+mod reconnect;
 mod round_trip;
 mod settings;
 mod sink_and_stream;
