@@ -49,6 +49,10 @@ pub enum Error {
     /// The WebSocket was already closed, and its close already reported.
     #[error("the WebSocket is already closed")]
     AlreadyClosed,
+    /// A reconnecting client is between connections (connecting, or waiting
+    /// for the next attempt): nothing was sent, and nothing is queued.
+    #[error("not connected: the client is reconnecting")]
+    NotConnected,
     /// An operation did not finish within its time limit.
     #[error("timed out")]
     Timeout,

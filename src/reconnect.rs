@@ -152,8 +152,8 @@ pub enum Event {
 ///   [`Error::ConnectionFailed`]), then [`Error::AlreadyClosed`]; the stream
 ///   yields that error and ends. A request that is wrong in itself
 ///   ([`Error::InvalidUrl`], [`Error::InvalidHeader`]) is not retried.
-/// - [`send`](Self::send) while not connected is [`Error::AlreadyClosed`]:
-///   nothing is queued. [`state`](Self::state) tells when it is not connected
+/// - [`send`](Self::send) while not connected is [`Error::NotConnected`]
+///   (after the end, [`Error::AlreadyClosed`]): nothing is queued. [`state`](Self::state) tells when it is not connected
 ///   (`Connecting`, also while waiting for the next attempt).
 /// - Messages the peer sent after the last one received before an end, and
 ///   messages that arrive while the app closes, are lost: each connection is
@@ -247,8 +247,9 @@ impl ReconnectingWebSocket {
 
     /// Sends a message on the open connection.
     ///
-    /// While not connected (connecting, waiting for the next attempt, or
-    /// closed) this is [`Error::AlreadyClosed`] and nothing is sent or queued;
+    /// While not connected (connecting, or waiting for the next attempt) this
+    /// is [`Error::NotConnected`], and after the end [`Error::AlreadyClosed`];
+    /// nothing is sent or queued;
     /// an error of the connection itself is returned as it is, and the end it
     /// means is reported by the next [`recv`](Self::recv). Sending
     /// `Message::Close` closes for good, like [`close`](Self::close) without

@@ -123,12 +123,13 @@ impl<L: Link> Driver<L> {
                 *closing = close;
                 poll_fn(|cx| Pin::new(&mut *link).poll_flush(cx)).await
             }
-            Phase::Open { .. } => Err(Error::AlreadyClosed),
+            Phase::Open { closing: true, .. } | Phase::Closed => Err(Error::AlreadyClosed),
+            Phase::Open { .. } => Err(Error::NotConnected),
             _ if message.is_close() => {
                 self.close_now();
                 Ok(())
             }
-            _ => Err(Error::AlreadyClosed),
+            _ => Err(Error::NotConnected),
         }
     }
 

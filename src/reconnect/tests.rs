@@ -287,7 +287,7 @@ fn the_apps_close_while_waiting_ends_it_for_good() {
     assert!(next(&mut d).is_pending(), "waiting");
     assert_eq!(
         now(d.send(Message::text("x"))),
-        Err(Error::AlreadyClosed),
+        Err(Error::NotConnected),
         "nothing is sent or queued while disconnected"
     );
     assert_eq!(now(d.close(None)), Ok(()));
@@ -416,7 +416,7 @@ fn state_and_protocol_in_each_phase() {
         (d.state(), d.protocol()),
         (ConnectionState::Connecting, None)
     );
-    assert_eq!(now(d.send(Message::text("x"))), Err(Error::AlreadyClosed));
+    assert_eq!(now(d.send(Message::text("x"))), Err(Error::NotConnected));
     event(&mut d);
     assert_eq!(
         (d.state(), d.protocol()),

@@ -125,7 +125,7 @@ fn check_states(events: &[FeedEvent]) {
             "disconnected" | "connect_failed" => {
                 assert_eq!(event.state, "connecting", "event {i}: {event:?}");
                 assert_eq!(event.protocol, None, "event {i}: {event:?}");
-                assert_eq!(event.send.as_deref(), Some("AlreadyClosed"), "event {i}");
+                assert_eq!(event.send.as_deref(), Some("NotConnected"), "event {i}");
             }
             other => panic!("unexpected event {other}: {event:?}"),
         }
@@ -362,7 +362,7 @@ fn a_server_that_keeps_refusing_ends_after_the_bounded_attempts() {
     for event in events {
         assert_eq!(event.state, "connecting");
         assert_eq!(event.protocol, None);
-        assert_eq!(event.send.as_deref(), Some("AlreadyClosed"));
+        assert_eq!(event.send.as_deref(), Some("NotConnected"));
     }
 
     // Nothing listening at all: the same, with the refusal's error.
