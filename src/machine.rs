@@ -429,7 +429,7 @@ impl<C: Connection> Core<C> {
     }
 
     /// The host connection, for tests that play the host's part.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "p2"))]
     pub(crate) fn with_connection(&mut self, f: impl FnOnce(&mut C)) {
         if let Some(conn) = &mut self.conn {
             f(conn);
