@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use url::Url;
-
 use crate::{Error, Result};
+
+mod url;
 
 /// How long [`WebSocket::close`](crate::WebSocket::close) waits for the peer's
 /// close frame unless [`ClientRequest::close_timeout`] says otherwise.
@@ -67,6 +67,10 @@ pub enum ReconstructionPolicy {
 
 impl ClientRequest {
     /// A request for `url`, which must be a `ws://` or `wss://` URL.
+    ///
+    /// The host must be ASCII: write an internationalized name in its
+    /// punycode form (`xn--bcher-kva.example`, not `bücher.example`); a
+    /// non-ASCII host is an [`Error::InvalidUrl`] that says so.
     pub fn new(url: impl Into<String>) -> Self {
         ClientRequest {
             url: url.into(),
@@ -199,36 +203,10 @@ impl From<String> for ClientRequest {
     }
 }
 
+/// Checks a `ws://` / `wss://` URL; the URL to hand to the host (see
+/// the `url` module).
 fn validate_url(raw: &str) -> Result<String> {
-    let url = Url::parse(raw).map_err(|e| Error::InvalidUrl(format!("{raw:?}: {e}")))?;
-    match url.scheme() {
-        "ws" | "wss" => {}
-        "http" | "https" => {
-            return Err(Error::InvalidUrl(format!(
-                "{raw:?}: scheme {}:// is HTTP; use ws:// or wss://",
-                url.scheme()
-            )));
-        }
-        other => {
-            return Err(Error::InvalidUrl(format!(
-                "{raw:?}: scheme {other}:// is not ws:// or wss://"
-            )));
-        }
-    }
-    if url.host().is_none() {
-        return Err(Error::InvalidUrl(format!("{raw:?}: no host")));
-    }
-    if url.fragment().is_some() {
-        return Err(Error::InvalidUrl(format!(
-            "{raw:?}: a WebSocket URL may not have a fragment"
-        )));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::InvalidUrl(format!(
-            "{raw:?}: credentials in the URL are not sent; use an Authorization header"
-        )));
-    }
-    Ok(url.into())
+    url::normalize(raw).map_err(|why| Error::InvalidUrl(format!("{raw:?}: {why}")))
 }
 
 fn validate_header(name: &str, value: &str) -> Result<()> {
@@ -275,7 +253,8 @@ mod tests {
         assert_eq!(url, "ws://127.0.0.1:9001/path?q=1");
         assert!(headers.is_empty());
         assert!(check(ClientRequest::new("wss://[::1]:443")).is_ok());
-        assert!(check(ClientRequest::new("WSS://Example.COM")).is_ok());
+        let (url, _) = check(ClientRequest::new("WSS://Example.COM")).unwrap();
+        assert_eq!(url, "wss://example.com/");
     }
 
     #[test]
@@ -288,6 +267,10 @@ mod tests {
             ("ws://example.com/#frag", "fragment"),
             ("ws://user:pw@example.com/", "credentials"),
             ("ws://", "empty host"),
+            (
+                "ws://b\u{fc}cher.example/",
+                "ASCII (punycode, \"xn--\") form",
+            ),
         ] {
             match check(ClientRequest::new(url)) {
                 Err(Error::InvalidUrl(m)) => assert!(m.contains(reason), "{url}: {m}"),

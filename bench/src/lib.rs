@@ -140,6 +140,21 @@ impl Workload {
         args
     }
 
+    /// The messages a run must deliver (every one echoed and checked).
+    pub fn messages(&self) -> u64 {
+        match *self {
+            Workload::Sequential { count, .. }
+            | Workload::Pipelined { count, .. }
+            | Workload::Latency { count, .. } => count,
+            Workload::FirstEcho => 1,
+            Workload::Concurrent {
+                connections,
+                round_trips,
+                ..
+            } => connections * round_trips,
+        }
+    }
+
     /// The workload's name on the command line.
     pub fn name(&self) -> &'static str {
         match self {

@@ -12,6 +12,8 @@
 //! The harness is native only; on wasm targets this program does nothing.
 
 #[cfg(not(target_family = "wasm"))]
+mod cases;
+#[cfg(not(target_family = "wasm"))]
 mod client;
 #[cfg(not(target_family = "wasm"))]
 mod harness;

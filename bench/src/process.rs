@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use wasm_websocket_bench::Workload;
 
-/// How long one client run may take before it is killed (the longest full
-/// runs take about ten seconds).
-const TIME_LIMIT: Duration = Duration::from_secs(120);
+/// How long one client run may take before it is killed (the longest, the
+/// component with 5000 connections, takes about a minute on a loaded 2-core
+/// machine).
+const TIME_LIMIT: Duration = Duration::from_secs(300);
 
 /// One of the two clients under comparison.
 #[derive(Debug, Clone)]
@@ -46,17 +47,20 @@ impl Client {
         }
     }
 
-    /// The `bench-client` component (composed with the polyfill) under
-    /// `wasmtime run`.
-    pub(crate) fn component(wasm: &Path) -> Client {
+    /// The `bench-client` component (composed with the polyfill, or
+    /// precompiled by `wasmtime compile`) under `wasmtime run`, with `flags`
+    /// (the compilation cache's, `--allow-precompiled`) before the component.
+    pub(crate) fn component(wasm: &Path, flags: &[String]) -> Client {
+        let mut prefix = vec!["run".to_string()];
+        prefix.extend(flags.iter().cloned());
+        prefix.extend([
+            "-Sinherit-network".into(),
+            "-Sallow-ip-name-lookup".into(),
+            wasm.display().to_string(),
+        ]);
         Client {
             program: crate::harness::wasmtime(),
-            prefix: vec![
-                "run".into(),
-                "-Sinherit-network".into(),
-                "-Sallow-ip-name-lookup".into(),
-                wasm.display().to_string(),
-            ],
+            prefix,
         }
     }
 
@@ -110,8 +114,17 @@ impl Client {
                 stderr.trim()
             ));
         }
-        let report = serde_json::from_str(&line)
+        let report: Value = serde_json::from_str(&line)
             .map_err(|e| format!("`{}` printed {line:?}: {e}", command_line()))?;
+        let delivered = report.get("messages").and_then(Value::as_u64);
+        if delivered != Some(workload.messages()) {
+            return Err(format!(
+                "`{}` delivered {} of {} messages",
+                command_line(),
+                delivered.map_or("?".into(), |n| n.to_string()),
+                workload.messages()
+            ));
+        }
         Ok(Run {
             report,
             until_report,
@@ -230,4 +243,29 @@ pub(crate) fn own_cpu() -> Duration {
 
 fn timeval(t: libc::timeval) -> Duration {
     Duration::from_secs(t.tv_sec.max(0) as u64) + Duration::from_micros(t.tv_usec.max(0) as u64)
+}
+
+/// Raises this process's open-file limit (which the clients inherit) to its
+/// hard limit, and returns the limit now in force: the echo server holds one
+/// socket per connection, and so does each client.
+pub(crate) fn raise_fd_limit() -> u64 {
+    // SAFETY: rlimit is plain data, valid when zeroed; getrlimit fills it in.
+    let mut limit: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; RLIMIT_NOFILE is always valid.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return 0;
+    }
+    // An unlimited hard limit still stops at the kernel's nr_open.
+    let wanted = limit.rlim_max.min(1 << 20);
+    if limit.rlim_cur < wanted {
+        let raised = libc::rlimit {
+            rlim_cur: wanted,
+            rlim_max: limit.rlim_max,
+        };
+        // SAFETY: plain syscall with a valid rlimit.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit.rlim_cur = wanted;
+        }
+    }
+    limit.rlim_cur
 }

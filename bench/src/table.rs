@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-/// What issue 6 asks of a figure.
+/// What a figure must reach (issue 14's floors).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Goal {
     /// component / native at least this.
@@ -12,6 +12,8 @@ pub(crate) enum Goal {
     RatioAtMost(f64),
     /// The component's value at most this.
     AtMost(f64),
+    /// The component's value exactly this (a count).
+    Exactly(f64),
 }
 
 impl Goal {
@@ -20,6 +22,7 @@ impl Goal {
             Goal::RatioAtLeast(goal) => ratio.map(|r| r >= goal),
             Goal::RatioAtMost(goal) => ratio.map(|r| r <= goal),
             Goal::AtMost(goal) => Some(component <= goal),
+            Goal::Exactly(goal) => Some(component == goal),
         }
     }
 
@@ -28,6 +31,7 @@ impl Goal {
             Goal::RatioAtLeast(goal) => format!("ratio >= {goal}"),
             Goal::RatioAtMost(goal) => format!("ratio <= {goal}"),
             Goal::AtMost(goal) => format!("<= {}", number(goal)),
+            Goal::Exactly(goal) => format!("= {}", number(goal)),
         }
     }
 }
@@ -126,7 +130,7 @@ pub(crate) fn render(figures: &[Figure]) -> String {
             let goal = match (figure.goal, figure.goal_met()) {
                 (_, Some(false)) if figure.failed => "FAILED".to_string(),
                 (Some(goal), Some(met)) => {
-                    format!("{} {}", goal.describe(), if met { "ok" } else { "MISSED" })
+                    format!("{} {}", goal.describe(), if met { "ok" } else { "missed" })
                 }
                 _ => String::new(),
             };
@@ -186,7 +190,10 @@ mod tests {
         assert_eq!(size.goal_met(), Some(false));
         let table = render(&[figure, size]);
         assert!(table.starts_with("figure"), "{table}");
-        assert!(table.contains("ratio >= 0.5 MISSED"), "{table}");
-        assert!(table.contains("<= 10.0 MISSED"), "{table}");
+        assert!(table.contains("ratio >= 0.5 missed"), "{table}");
+        assert!(table.contains("<= 10.0 missed"), "{table}");
+        let mut count = Figure::new("n".into(), "msgs", Some(Goal::Exactly(20_000.0)));
+        count.component = vec![20_000.0];
+        assert!(render(&[count]).contains("= 20000 ok"));
     }
 }

@@ -1,0 +1,304 @@
+//! The `ws://` / `wss://` URL check: a small, strict parser in place of the
+//! `url` crate, whose Unicode (IDNA) tables were most of what the SDK added to
+//! an app's size.
+//!
+//! It accepts `ws[s]://host[:port][/path][?query]` with the scheme in any case;
+//! the host a DNS name (letters, digits, `-`, `.`, `_`, `~`), a dotted-decimal
+//! IPv4 address or a bracketed IPv6 address; the port 0-65535. It refuses
+//! what the `url` crate refused (no scheme, other schemes, an empty host, a
+//! bad port or IP address, a fragment, credentials) and, being strict, also
+//! what `url` quietly rewrote: a non-ASCII host (its ASCII `xn--` form works),
+//! percent-escapes or odd characters in the host, IPv4 shorthands such as
+//! `127.1`, control characters, a backslash before the query, and a scheme
+//! not followed by `//`.
+//!
+//! What goes to the host is what `url` serialized for the same input: scheme
+//! and host in lowercase, the default port (80, 443) dropped, `/` for an empty
+//! path, and in the path and query the characters an HTTP request line may not
+//! hold percent-encoded (WHATWG's path and special-query sets: space, `"`,
+//! `<`, `>`, `` ` ``, `{`, `}` or `'`, and every non-ASCII character as UTF-8).
+//! Hosts parse it as an `http::Uri` and tungstenite matches the scheme
+//! case-sensitively, so the lowercase scheme and the encoding are what they
+//! need. Dot segments are resolved as `url` resolved them (`/a/./b/../c` is
+//! `/a/c`), so that a server sees the path it saw before.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Checks `raw` and returns the URL to hand to the host, or why it is refused
+/// (the caller adds the URL itself to the message).
+pub(super) fn normalize(raw: &str) -> Result<String, String> {
+    // Like `url`, ignore leading and trailing spaces and control characters.
+    let input = raw.trim_matches(|c: char| c <= ' ');
+    let (scheme, rest) = match input.split_once(':') {
+        Some((scheme, rest)) if is_scheme(scheme) => (scheme.to_ascii_lowercase(), rest),
+        _ => return Err("relative URL without a base (expected ws:// or wss://)".into()),
+    };
+    let default_port = match scheme.as_str() {
+        "ws" => 80,
+        "wss" => 443,
+        "http" | "https" => return Err(format!("scheme {scheme}:// is HTTP; use ws:// or wss://")),
+        other => return Err(format!("scheme {other}:// is not ws:// or wss://")),
+    };
+    if let Some(c) = input.chars().find(char::is_ascii_control) {
+        return Err(format!("contains the control character {c:?}"));
+    }
+    if input.contains('#') {
+        return Err("a WebSocket URL may not have a fragment".into());
+    }
+    let rest = rest
+        .strip_prefix("//")
+        .ok_or_else(|| format!("expected \"//\" after {scheme}:"))?;
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, path_and_query) = rest.split_at(authority_end);
+    if authority.contains('@') {
+        return Err("credentials in the URL are not sent; use an Authorization header".into());
+    }
+    let (host, port) = host_and_port(authority)?;
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (path_and_query, None),
+    };
+    if path.contains('\\') {
+        return Err("a backslash in the path; use '/'".into());
+    }
+
+    let mut out = String::with_capacity(input.len() + 8);
+    out.push_str(&scheme);
+    out.push_str("://");
+    out.push_str(&host);
+    if let Some(port) = port.filter(|&port| port != default_port) {
+        out.push(':');
+        out.push_str(&port.to_string());
+    }
+    encode(&mut out, &resolve_dots(path), b" \"<>`{}");
+    if let Some(query) = query {
+        out.push('?');
+        encode(&mut out, query, b" \"<>'");
+    }
+    Ok(out)
+}
+
+/// RFC 3986 `scheme`: a letter, then letters, digits, `+`, `-` or `.`.
+fn is_scheme(s: &str) -> bool {
+    let mut bytes = s.bytes();
+    bytes.next().is_some_and(|b| b.is_ascii_alphabetic())
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+}
+
+/// The host in its serialized form (lowercase, IPv6 in brackets) and the
+/// port, if the authority names one.
+fn host_and_port(authority: &str) -> Result<(String, Option<u16>), String> {
+    if let Some(bracketed) = authority.strip_prefix('[') {
+        let (address, after) = bracketed
+            .split_once(']')
+            .ok_or("invalid IPv6 address (no closing ']')")?;
+        let address: Ipv6Addr = address
+            .parse()
+            .map_err(|_| format!("invalid IPv6 address [{address}]"))?;
+        let port = match after {
+            "" => None,
+            _ => port(after.strip_prefix(':').ok_or("invalid port number")?)?,
+        };
+        return Ok((format!("[{address}]"), port));
+    }
+    let (host, port) = match authority.split_once(':') {
+        Some((host, digits)) => (host, port(digits)?),
+        None => (authority, None),
+    };
+    if host.is_empty() {
+        return Err("empty host".into());
+    }
+    if !host.is_ascii() {
+        return Err(format!(
+            "host {host:?} is not ASCII: write it in its ASCII (punycode, \"xn--\") form"
+        ));
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || "-._~".contains(c)))
+    {
+        return Err(format!("invalid domain character {c:?} in host {host:?}"));
+    }
+    // A name whose last label is a number is an IPv4 address (as in `url`),
+    // and then it must be four decimal numbers.
+    let name = host.strip_suffix('.').unwrap_or(host);
+    let last = name.rsplit('.').next().unwrap_or(name);
+    let hex = last
+        .strip_prefix("0x")
+        .or_else(|| last.strip_prefix("0X"))
+        .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()));
+    if hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())) {
+        let address: Ipv4Addr = name.parse().map_err(|_| {
+            format!("invalid IPv4 address {host:?} (write it as four decimal numbers, a.b.c.d)")
+        })?;
+        return Ok((address.to_string(), port));
+    }
+    if name.split('.').any(str::is_empty) {
+        return Err(format!("empty label in host {host:?}"));
+    }
+    Ok((host.to_ascii_lowercase(), port))
+}
+
+/// The port after `:`: none when empty (as in `ws://host:/`), else 0-65535.
+fn port(digits: &str) -> Result<Option<u16>, String> {
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("invalid port number".into());
+    }
+    let value = digits.trim_start_matches('0');
+    if value.is_empty() {
+        return Ok(Some(0));
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| "invalid port number (0-65535)".into())
+}
+
+/// The path with its `.` and `..` segments resolved (also written as `%2e`),
+/// as WHATWG URL parsing does: `/a/./b/../c` is `/a/c`, `/a/..` is `/`, an
+/// empty path is `/`.
+fn resolve_dots(path: &str) -> String {
+    let is = |segment: &str, dots: &[&str]| dots.iter().any(|d| segment.eq_ignore_ascii_case(d));
+    let mut segments: Vec<&str> = Vec::new();
+    // The path is empty or starts with '/'.
+    let mut parts = path.split('/').skip(1).peekable();
+    while let Some(segment) = parts.next() {
+        let last = parts.peek().is_none();
+        if is(segment, &["..", ".%2e", "%2e.", "%2e%2e"]) {
+            segments.pop();
+        } else if !is(segment, &[".", "%2e"]) {
+            segments.push(segment);
+            continue;
+        }
+        if last {
+            segments.push("");
+        }
+    }
+    format!("/{}", segments.join("/"))
+}
+
+/// Appends `text`, percent-encoding non-ASCII characters (as UTF-8) and the
+/// ASCII bytes in `set`.
+fn encode(out: &mut String, text: &str, set: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for c in text.chars() {
+        if c.is_ascii() && !set.contains(&(c as u8)) {
+            out.push(c);
+            continue;
+        }
+        let mut utf8 = [0; 4];
+        for &b in c.encode_utf8(&mut utf8).as_bytes() {
+            out.push('%');
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize;
+
+    #[test]
+    fn normalizes_as_the_url_crate_serialized() {
+        for (input, expected) in [
+            (
+                "ws://127.0.0.1:9001/path?q=1",
+                "ws://127.0.0.1:9001/path?q=1",
+            ),
+            ("WSS://Example.COM", "wss://example.com/"),
+            ("Ws://h", "ws://h/"),
+            ("ws://h?x=1", "ws://h/?x=1"),
+            ("ws://h:80/", "ws://h/"),
+            ("wss://h:443/a", "wss://h/a"),
+            ("ws://h:443/", "ws://h:443/"),
+            ("wss://h:80/", "wss://h:80/"),
+            ("ws://h:/", "ws://h/"),
+            ("ws://h:08080/", "ws://h:8080/"),
+            ("ws://h:0/", "ws://h:0/"),
+            ("ws://h:65535/", "ws://h:65535/"),
+            ("wss://[::1]:443", "wss://[::1]/"),
+            ("ws://[0:0:0:0:0:0:0:1]:9001/", "ws://[::1]:9001/"),
+            ("ws://[2001:DB8::A]/", "ws://[2001:db8::a]/"),
+            ("ws://xn--bcher-kva.example/", "ws://xn--bcher-kva.example/"),
+            ("ws://my_host.local./x", "ws://my_host.local./x"),
+            ("ws://127.0.0.1./", "ws://127.0.0.1/"),
+            ("  ws://h/ \n", "ws://h/"),
+            ("ws://h/a b/\"<>`{}", "ws://h/a%20b/%22%3C%3E%60%7B%7D"),
+            ("ws://h/?a b&c='\"<>`{}", "ws://h/?a%20b&c=%27%22%3C%3E`{}"),
+            (
+                "ws://h/caf\u{e9}?q=\u{1f980}",
+                "ws://h/caf%C3%A9?q=%F0%9F%A6%80",
+            ),
+            ("ws://h/%41%zz|^[]", "ws://h/%41%zz|^[]"),
+            ("ws://h/?q=a\\b/c?d", "ws://h/?q=a\\b/c?d"),
+            ("ws://h/a/../b", "ws://h/b"),
+            ("ws://h/a/./b/%2E/c/.%2e/d", "ws://h/a/b/d"),
+            ("ws://h/a/b/..?q=/../", "ws://h/a/?q=/../"),
+            ("ws://h/a/.", "ws://h/a/"),
+            ("ws://h/../..", "ws://h/"),
+            ("ws://h/a//b/", "ws://h/a//b/"),
+            ("ws://h/..a/b.", "ws://h/..a/b."),
+            // std's form of an IPv4-mapped address; `url` wrote [::ffff:102:304].
+            ("ws://[::FFFF:1.2.3.4]/", "ws://[::ffff:1.2.3.4]/"),
+        ] {
+            assert_eq!(normalize(input).as_deref(), Ok(expected), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_with_the_reason() {
+        for (input, reason) in [
+            ("not a url", "relative URL"),
+            ("127.0.0.1:9001", "relative URL"),
+            ("", "relative URL"),
+            ("http://example.com", "scheme http:// is HTTP"),
+            ("HTTPS://example.com", "scheme https:// is HTTP"),
+            ("ftp://example.com", "not ws:// or wss://"),
+            ("ws:example.com", "expected \"//\" after ws:"),
+            ("ws:/example.com", "expected \"//\""),
+            ("ws://", "empty host"),
+            ("ws:///path", "empty host"),
+            ("ws://:9001/", "empty host"),
+            ("ws://example.com/#frag", "fragment"),
+            ("ws://example.com#", "fragment"),
+            ("ws://user:pw@example.com/", "credentials"),
+            ("ws://@example.com/", "credentials"),
+            ("ws://b\u{fc}cher.example/", "punycode"),
+            ("ws://B\u{dc}CHER.example/", "\"xn--\""),
+            ("ws://exa mple.com/", "invalid domain character ' '"),
+            ("ws://ex%61mple.com/", "invalid domain character '%'"),
+            ("ws://a*b/", "invalid domain character '*'"),
+            ("ws://h\\x/", "invalid domain character '\\\\'"),
+            ("ws://a..b/", "empty label"),
+            ("ws://.a/", "empty label"),
+            ("ws://h:65536/", "invalid port number"),
+            ("ws://h:99999999999999999999/", "invalid port number"),
+            ("ws://h:-1/", "invalid port number"),
+            ("ws://h:8o/", "invalid port number"),
+            ("ws://h:1:2/", "invalid port number"),
+            ("ws://127.1/", "invalid IPv4 address"),
+            ("ws://1.2.3.256/", "invalid IPv4 address"),
+            ("ws://010.0.0.1/", "invalid IPv4 address"),
+            ("ws://0x7f000001/", "invalid IPv4 address"),
+            ("ws://example.123/", "invalid IPv4 address"),
+            ("ws://[::1/", "no closing ']'"),
+            ("ws://[::g]/", "invalid IPv6 address"),
+            ("ws://[fe80::1%25eth0]/", "invalid IPv6 address"),
+            ("ws://[::1]x/", "invalid port number"),
+            ("ws://[::1]:70000/", "invalid port number"),
+            ("ws://h/a\\b", "backslash"),
+            ("ws://h/a\tb", "control character '\\t'"),
+            ("ws://h/?a\u{7f}", "control character '\\u{7f}'"),
+            ("ws://h/\r\nHost: evil", "control character '\\r'"),
+        ] {
+            match normalize(input) {
+                Err(message) => assert!(message.contains(reason), "{input:?}: {message}"),
+                Ok(url) => panic!("{input:?} was accepted as {url:?}"),
+            }
+        }
+    }
+}
