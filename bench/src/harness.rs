@@ -323,7 +323,7 @@ fn write_cache_config(bench_dir: &Path) -> Result<PathBuf, String> {
 /// (what `wasmtime run --allow-precompiled` loads without compiling).
 fn precompile(wasm: &Path, bench_dir: &Path) -> Result<PathBuf, String> {
     let cwasm = bench_dir.join("bench-client.cwasm");
-    let status = std::process::Command::new("wasmtime")
+    let status = std::process::Command::new(wasmtime())
         .arg("compile")
         .arg(wasm)
         .arg("-o")
