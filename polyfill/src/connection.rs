@@ -12,19 +12,16 @@ use std::time::Duration;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tungstenite::{Error as WsError, HandshakeError, Message as WsMessage, WebSocket};
+use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
 use crate::bindings::exports::golem::websocket::client::{CloseInfo, Error, Message};
+use crate::budget::Slice;
+use crate::close_watch::{self, PeerClose};
 use crate::errors::{self, ReadFailure};
 use crate::io::{Deadline, TcpIo, Transport, ready_pollable};
 use crate::settings::{self, Settings};
 use crate::{net, target};
-
-/// The longest the polyfill waits to say goodbye: to send its answer to the
-/// peer's close or the close frame that fails a connection, and, when a
-/// connection is dropped, for the server to close TCP first (RFC 6455 7.1.1).
-/// A peer that does not read or does not close costs at most this much.
-const GOODBYE: Duration = Duration::from_secs(1);
 
 /// Close code 1000, sent when a connection is dropped without `close`.
 const NORMAL: u16 = 1000;
@@ -32,8 +29,32 @@ const NORMAL: u16 = 1000;
 /// tungstenite's read buffer (its default is 128 KiB).
 const READ_BUFFER_SIZE: usize = 64 * 1024;
 
-/// Status code reported for a close frame without a code.
-const NO_STATUS: u16 = 1005;
+/// tungstenite's write buffer limit outside `send`: room for the control
+/// frames it queues itself (a pong or a close frame is at most 131 bytes).
+/// Past it, tungstenite keeps only the latest pong, so a peer that floods pings
+/// and never reads costs at most this much (and the write queue in `TcpIo`).
+/// `send` and `close` raise the limit by the size of their own frame.
+const CONTROL_ROOM: usize = 256;
+
+/// A close frame with its header: at most 2 + 4 (mask) + 125 bytes.
+const CLOSE_FRAME_ROOM: usize = 256;
+
+/// How often the pollable of `subscribe` wakes the guest while our close
+/// frame waits for room in a full socket, so that the next receive can push
+/// it out (a stream's pollable cannot tell "readable or writable").
+const CLOSE_RETRY: u64 = 20_000_000;
+
+/// How long the pollable of `subscribe` waits after a receive stopped at the
+/// end of its slice with more to read. Not zero: a pollable that is ready at
+/// once lets the guest run without ever blocking in `poll`, and wasmtime 48
+/// then stops reporting other streams ready (tokio's cooperative budget of the
+/// host task runs out and only a wait refills it), so that a flood on one
+/// connection would starve every other one.
+const SLICE_PAUSE: u64 = 1_000_000;
+
+/// At most this much that has already arrived is read and dropped when a
+/// connection is dropped, so that closing the socket does not reset it.
+const DISCARD_ON_DROP: usize = 256 * 1024;
 
 /// The `websocket-connection` resource.
 pub(crate) struct Connection {
@@ -54,6 +75,12 @@ struct Inner {
     close_sent: bool,
     /// A send failed on the transport; no further frame can be sent.
     send_broken: Option<String>,
+    /// Frames (our close, pongs, close answers) wait for room in the socket:
+    /// later calls push them out, never waiting.
+    unflushed: bool,
+    /// The last receive stopped at the end of its slice with more to read:
+    /// `subscribe` is ready at once.
+    more: bool,
 }
 
 fn failure(text: String) -> Error {
@@ -105,15 +132,18 @@ impl Connection {
                 let mut tls = crate::tls::TlsStream::new(config, &target.host, io.clone())
                     .map_err(failure)?;
                 tls.handshake(&target.host, deadline).map_err(bounded)?;
-                Transport::Tls(Box::new(tls))
+                Transport::tls(tls)
             }
-            None => Transport::Plain(io.clone()),
+            None => Transport::plain(io.clone()),
         };
         #[cfg(not(feature = "tls"))]
-        let transport = Transport::Plain(io.clone());
+        let transport = Transport::plain(io.clone());
 
         let config = WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER_SIZE)
+            // Every frame goes straight to `TcpIo`, whose queue is the buffer.
+            .write_buffer_size(0)
+            .max_write_buffer_size(CONTROL_ROOM)
             .max_message_size(Some(settings.max_message_size))
             .max_frame_size(Some(settings.max_frame_size));
         let mut attempt = tungstenite::client::client_with_config(request, transport, Some(config));
@@ -147,6 +177,8 @@ impl Connection {
                 ended: None,
                 close_sent: false,
                 send_broken: None,
+                unflushed: false,
+                more: false,
             }),
         })
     }
@@ -165,8 +197,10 @@ impl Connection {
             Message::Text(text) => WsMessage::Text(text.into()),
             Message::Binary(data) => WsMessage::Binary(data.into()),
         };
+        let room = message.len().saturating_add(CLOSE_FRAME_ROOM);
         let ws = inner.ws_mut()?;
-        match ws.write(message) {
+        let written = with_room(ws, room, |ws| ws.write(message));
+        match written {
             Ok(()) => {}
             Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
             Err(e) => return Err(inner.send_error(e)),
@@ -191,8 +225,10 @@ impl Connection {
             .next_message(Deadline::after_ms(timeout_ms))
     }
 
-    /// `close`: sends a close frame (once); the peer's answer arrives through
-    /// receive as `closed(some(..))`.
+    /// `close`: queues a close frame (once) and pushes out what the socket
+    /// takes now, never waiting: a frame the socket does not take at once is
+    /// pushed out by later calls (receive, subscribe, drop). The peer's answer
+    /// arrives through receive as `closed(some(..))`.
     pub(crate) fn close(&self, code: Option<u16>, reason: Option<String>) -> Result<(), Error> {
         let mut inner = self.inner.borrow_mut();
         inner.check_open()?;
@@ -200,11 +236,18 @@ impl Connection {
         if inner.close_sent {
             return Ok(());
         }
+        if let Some(why) = &inner.send_broken {
+            return Err(Error::SendFailure(why.clone()));
+        }
         inner.close_sent = true;
         let ws = inner.ws_mut()?;
-        match ws.close(frame) {
+        let queued = with_room(ws, CLOSE_FRAME_ROOM, |ws| ws.close(frame));
+        match queued {
             Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => inner.flush_or_fail(),
+            Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
+                inner.unflushed = true;
+                Ok(())
+            }
             Err(e) => Err(inner.send_error(e)),
         }
     }
@@ -217,12 +260,18 @@ impl Connection {
             return ready_pollable();
         }
         match inner.next_message(Deadline::Now) {
+            // More to read: come back after a pause (see SLICE_PAUSE).
+            Ok(None) if inner.more => monotonic_clock::subscribe_duration(SLICE_PAUSE),
             Ok(None) => {
                 // Replies (pongs) still queued would otherwise wait for the
                 // guest's next call: push what the socket takes now, without
                 // waiting for it.
-                let _ = inner.flush_within(Deadline::Now);
+                inner.push_queued();
                 match &inner.tcp {
+                    // Our close waits for room: come back soon to push it.
+                    Some(_) if inner.close_sent && inner.unflushed => {
+                        monotonic_clock::subscribe_duration(CLOSE_RETRY)
+                    }
                     Some(io) => io.subscribe_input(),
                     None => ready_pollable(),
                 }
@@ -263,6 +312,20 @@ fn close_frame(code: Option<u16>, reason: Option<String>) -> Result<Option<Close
     }))
 }
 
+/// Runs `f` with tungstenite's write buffer limit raised by `room` bytes (for
+/// a frame of the app's own), then lowers it back to [`CONTROL_ROOM`]. A frame
+/// that the socket did not take stays queued either way.
+fn with_room<T>(
+    ws: &mut WebSocket<Transport>,
+    room: usize,
+    f: impl FnOnce(&mut WebSocket<Transport>) -> T,
+) -> T {
+    ws.set_config(|c| c.max_write_buffer_size = CONTROL_ROOM.saturating_add(room));
+    let result = f(ws);
+    ws.set_config(|c| c.max_write_buffer_size = CONTROL_ROOM);
+    result
+}
+
 impl Inner {
     fn check_open(&self) -> Result<(), Error> {
         match &self.ended {
@@ -276,62 +339,90 @@ impl Inner {
     }
 
     /// The next whole message, `None` when none arrived before the deadline.
+    ///
+    /// Reads in slices ([`Slice`]): with `Deadline::Now` it returns `None` at
+    /// the end of one slice (and sets `more`, so that `subscribe` is ready at
+    /// once), so that a peer flooding pings or a huge message holds the
+    /// component for a bounded time; with a deadline it checks the deadline
+    /// after each slice.
     fn next_message(&mut self, mut deadline: Deadline) -> Result<Option<Message>, Error> {
+        self.more = false;
         if let Some(stashed) = self.stash.take() {
             return stashed.map(Some);
         }
         self.check_open()?;
+        if self.unflushed {
+            self.push_queued();
+        }
+        self.start_slice();
         loop {
             let ws = self.ws_mut()?;
-            match ws.read() {
+            let spent = match ws.read() {
                 Ok(WsMessage::Text(text)) => return Ok(Some(Message::Text(text.as_str().into()))),
                 Ok(WsMessage::Binary(data)) => return Ok(Some(Message::Binary(data.into()))),
                 Ok(WsMessage::Close(frame)) => return Err(self.peer_closed(frame)),
-                Ok(_) => {} // ping (the pong is queued and sent by the next read), pong
+                // A ping (its pong is queued and sent by the next read) or a pong.
+                Ok(_) => self.tcp.as_ref().is_some_and(|io| !io.take_frame()),
                 Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => {
-                    if deadline == Deadline::Now {
-                        return Ok(None);
-                    }
-                    let ready = self.tcp.as_ref().is_some_and(|io| io.wait(deadline));
-                    if !ready {
-                        // One last look, then report the timeout.
-                        deadline = Deadline::Now;
+                    if self.tcp.as_ref().is_some_and(|io| io.slice_spent()) {
+                        true
+                    } else {
+                        if deadline == Deadline::Now {
+                            return Ok(None);
+                        }
+                        let ready = self.tcp.as_ref().is_some_and(|io| io.wait(deadline));
+                        if !ready {
+                            // One last look, then report the timeout.
+                            deadline = Deadline::Now;
+                        }
+                        false
                     }
                 }
                 Err(e) => return Err(self.read_failed(e)),
+            };
+            if spent {
+                if deadline.passed() {
+                    // More is there: the caller comes back for it.
+                    self.more = true;
+                    return Ok(None);
+                }
+                self.start_slice();
             }
         }
     }
 
-    /// The peer's close frame arrived (a close of its own, or the answer to ours).
-    fn peer_closed(&mut self, frame: Option<CloseFrame>) -> Error {
-        // tungstenite answers a close frame carrying a code that may not be sent
-        // with 1002 and hands that frame up instead of the peer's.
-        let invalid_code = !self.close_sent
-            && frame.as_ref().is_some_and(|f| {
-                f.code == CloseCode::Protocol && f.reason.as_str() == "Protocol violation"
-            });
-        // Send our answer (queued by tungstenite) now.
-        let _ = self.flush_for(GOODBYE);
-        if invalid_code {
-            self.ended = Some(None);
-            return Error::ProtocolError(
-                "the peer's close frame has a close code that is not allowed on the wire"
-                    .to_string(),
-            );
+    fn start_slice(&self) {
+        if let Some(io) = &self.tcp {
+            io.start_slice(Slice::new());
         }
-        let info = match frame {
-            Some(f) => CloseInfo {
-                code: f.code.into(),
-                reason: f.reason.as_str().to_string(),
-            },
-            None => CloseInfo {
-                code: NO_STATUS,
-                reason: String::new(),
-            },
-        };
-        self.ended = Some(Some(info.clone()));
-        Error::Closed(Some(info))
+    }
+
+    /// The peer's close frame arrived (a close of its own, or the answer to
+    /// ours), as tungstenite hands it up: reported with the code and reason
+    /// the peer sent (seen on the wire), or as a violation when that code may
+    /// not be sent.
+    fn peer_closed(&mut self, frame: Option<CloseFrame>) -> Error {
+        let wire = self
+            .ws
+            .as_mut()
+            .and_then(|ws| ws.get_mut().close_watch.take_close());
+        // Our answer (queued by tungstenite) goes out as far as the socket
+        // takes it now; a peer that does not read does not get it.
+        self.push_queued();
+        match close_watch::peer_close(wire.as_deref(), frame.as_ref()) {
+            PeerClose::InvalidCode(code) => {
+                self.ended = Some(None);
+                Error::ProtocolError(format!(
+                    "the peer's close frame has close code {code}, which may not be sent \
+                     on the wire (answered with 1002)"
+                ))
+            }
+            PeerClose::Closed { code, reason } => {
+                let info = CloseInfo { code, reason };
+                self.ended = Some(Some(info.clone()));
+                Error::Closed(Some(info))
+            }
+        }
     }
 
     /// A read failed: fail the connection with the right close code, or record
@@ -347,11 +438,12 @@ impl Inner {
                         _ => "protocol error",
                     };
                     if let Some(ws) = self.ws.as_mut() {
-                        let _ = ws.close(Some(CloseFrame {
+                        let frame = CloseFrame {
                             code: code.into(),
                             reason: reason.into(),
-                        }));
-                        let _ = self.flush_for(GOODBYE);
+                        };
+                        let _ = with_room(ws, CLOSE_FRAME_ROOM, |ws| ws.close(Some(frame)));
+                        self.push_queued();
                     }
                 }
                 self.ended = Some(None);
@@ -371,6 +463,13 @@ impl Inner {
                 Error::ReceiveFailure(text)
             }
         }
+    }
+
+    /// Pushes out queued frames (our close, pongs, close answers) as far as
+    /// the socket takes them now, never waiting; `unflushed` says whether
+    /// some are left. A failure is left for the next send or close to report.
+    fn push_queued(&mut self) {
+        self.unflushed = matches!(self.flush_within(Deadline::Now), Err(FlushError::Timeout));
     }
 
     /// Flushes everything queued (frames, pongs, close answers) before the deadline.
@@ -443,30 +542,32 @@ impl Inner {
         }
     }
 
-    /// Ends the connection: close frame if none was sent, wait briefly for the
-    /// server to close TCP, then close TCP (which never waits: see `TcpIo`).
+    /// Ends the connection, never waiting: queues close 1000 if no close was
+    /// sent, pushes out what the socket takes now (a TLS close_notify too),
+    /// reads and drops what has already arrived, then closes TCP (which never
+    /// waits either: see `TcpConnection::close`).
     fn shut_down(&mut self) {
         self.stash = None;
         // After a failed send nothing more can be sent, so there is no goodbye.
         let transport_ended =
             self.send_broken.is_some() || self.tcp.as_ref().is_none_or(|io| io.at_eof());
         if self.ws.is_some() && !transport_ended {
-            let deadline = Deadline::after(GOODBYE);
             if self.ended.is_none() && !self.close_sent {
                 self.close_sent = true;
                 if let Some(ws) = self.ws.as_mut() {
-                    let _ = ws.close(Some(CloseFrame {
+                    let frame = CloseFrame {
                         code: NORMAL.into(),
                         reason: "".into(),
-                    }));
+                    };
+                    let _ = with_room(ws, CLOSE_FRAME_ROOM, |ws| ws.close(Some(frame)));
                 }
             }
-            let _ = self.flush_within(deadline);
+            self.push_queued();
             if let Some(ws) = self.ws.as_mut() {
                 ws.get_mut().shutdown();
             }
             if let Some(io) = &self.tcp {
-                io.drain_until_eof(deadline);
+                io.discard_arrived(DISCARD_ON_DROP);
             }
         }
         self.ws = None;
@@ -499,7 +600,7 @@ mod tests {
         assert_eq!((u16::from(f.code), f.reason.as_str()), (4000, "bye"));
         let f = close_frame(None, Some("bye".into())).unwrap().unwrap();
         assert_eq!(u16::from(f.code), 1000);
-        for bad in [0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000] {
+        for bad in [0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 5000] {
             assert!(close_frame(Some(bad), None).is_err(), "{bad}");
         }
         for good in [

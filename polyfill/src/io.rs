@@ -14,6 +14,8 @@ use wasip2::io::poll::{self, Pollable};
 use wasip2::io::streams::StreamError;
 use wasip2::sockets::tcp::ShutdownType;
 
+use crate::budget::Slice;
+use crate::close_watch::CloseWatch;
 use crate::net::TcpConnection;
 
 /// A point on the monotonic clock (nanoseconds).
@@ -82,10 +84,11 @@ pub(crate) fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
 pub(crate) struct TcpIo {
     /// Taken out only by `Drop`.
     tcp: ManuallyDrop<TcpConnection>,
-    /// Bytes accepted by `write` and not yet taken by the output stream. Taking a
-    /// whole frame at once keeps tungstenite from re-copying a large frame's tail
-    /// for every small chunk the stream accepts.
+    /// Bytes accepted by `write` and not yet taken by the output stream: the
+    /// rest of at most one `write` call (see [`Pending`]).
     pending: RefCell<Pending>,
+    /// What the current receive call may still read (see [`Slice`]).
+    slice: Cell<Slice>,
     want_read: Cell<bool>,
     want_write: Cell<bool>,
     /// Bytes were written since the output stream was last asked to flush.
@@ -94,10 +97,68 @@ pub(crate) struct TcpIo {
     eof: Cell<bool>,
 }
 
+/// The write queue: the bytes of one `write` that the output stream did not
+/// take at once.
+///
+/// Taking a whole frame at once keeps tungstenite from re-copying a large
+/// frame's tail for every small chunk the stream accepts. But the queue takes
+/// a buffer only when it is empty: a `write` that finds bytes still queued
+/// pushes those first and, while the stream does not take them all, takes
+/// nothing (`WouldBlock`). So it holds at most the largest single buffer
+/// tungstenite writes, which is one frame the app sends, or the few control
+/// frames tungstenite's write buffer holds (`CONTROL_ROOM` in connection.rs).
+/// What a peer sends never grows it: a peer that floods pings and never reads
+/// finds the queue full, tungstenite keeps one pong and drops the others.
 #[derive(Default)]
 struct Pending {
     buf: Vec<u8>,
     start: usize,
+}
+
+/// The queue gives back its memory when it empties, above this capacity.
+const PENDING_KEEP: usize = 64 * 1024;
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.start >= self.buf.len()
+    }
+
+    /// Pushes the queued bytes: `Ok` once none are left, `WouldBlock` while the
+    /// stream does not take them.
+    fn push(&mut self, push: &mut impl FnMut(&[u8]) -> io::Result<usize>) -> io::Result<()> {
+        if !self.is_empty() {
+            let taken = push(&self.buf[self.start..])?;
+            self.start += taken;
+            if !self.is_empty() {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+        }
+        if self.buf.capacity() > PENDING_KEEP {
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
+        self.start = 0;
+        Ok(())
+    }
+
+    /// `Write::write` through `push` (which hands bytes to the stream and
+    /// says how many it took): all of `buf` is taken when nothing was queued,
+    /// none of it (`WouldBlock`) while queued bytes wait.
+    fn write(
+        &mut self,
+        buf: &[u8],
+        push: &mut impl FnMut(&[u8]) -> io::Result<usize>,
+    ) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        self.push(push)?;
+        // Start sending now, straight from `buf`; only the rest is copied.
+        let taken = push(buf)?;
+        self.buf.extend_from_slice(&buf[taken..]);
+        Ok(buf.len())
+    }
 }
 
 impl TcpIo {
@@ -105,6 +166,7 @@ impl TcpIo {
         TcpIo {
             tcp: ManuallyDrop::new(tcp),
             pending: RefCell::new(Pending::default()),
+            slice: Cell::new(Slice::unlimited()),
             want_read: Cell::new(false),
             want_write: Cell::new(false),
             unflushed: Cell::new(false),
@@ -151,22 +213,36 @@ impl TcpIo {
         poll::poll(&refs).iter().any(|&i| i < streams)
     }
 
-    /// Reads and discards input until the peer ends the stream or the deadline
-    /// passes (used when closing, to let the server close TCP first).
-    pub(crate) fn drain_until_eof(&self, deadline: Deadline) {
+    /// Starts a new slice of reading: reads beyond it are `WouldBlock` until
+    /// the next one (see [`Slice`]).
+    pub(crate) fn start_slice(&self, slice: Slice) {
+        self.slice.set(slice);
+    }
+
+    /// Counts one control frame against the slice; `false` once it is spent.
+    pub(crate) fn take_frame(&self) -> bool {
+        let mut slice = self.slice.get();
+        let more = slice.take_frame();
+        self.slice.set(slice);
+        more
+    }
+
+    /// Whether the current slice is spent (a `WouldBlock` then means "come
+    /// back", not "nothing arrived").
+    pub(crate) fn slice_spent(&self) -> bool {
+        self.slice.get().spent()
+    }
+
+    /// Reads and discards what has already arrived, at most `limit` bytes,
+    /// never waiting (used when dropping, so that the socket is not closed
+    /// with unread data, which makes the kernel reset the connection).
+    pub(crate) fn discard_arrived(&self, limit: usize) {
+        self.start_slice(Slice::of(u32::MAX, limit));
         let mut sink = [0u8; 16 * 1024];
         let mut me = self;
-        loop {
-            match me.read(&mut sink) {
-                Ok(0) => return,
-                Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.want_read.set(true);
-                    if !self.wait(deadline) {
-                        return;
-                    }
-                }
-                Err(_) => return,
+        while let Ok(n) = me.read(&mut sink) {
+            if n == 0 {
+                return;
             }
         }
     }
@@ -198,17 +274,7 @@ impl TcpIo {
     /// Writes what `pending` holds until done (`Ok`) or the stream is full
     /// (`WouldBlock`).
     fn push_pending(&self) -> io::Result<()> {
-        let mut pending = self.pending.borrow_mut();
-        if pending.start < pending.buf.len() {
-            let taken = self.push(&pending.buf[pending.start..])?;
-            pending.start += taken;
-            if pending.start < pending.buf.len() {
-                return Err(io::ErrorKind::WouldBlock.into());
-            }
-        }
-        pending.buf.clear();
-        pending.start = 0;
-        Ok(())
+        self.pending.borrow_mut().push(&mut |data| self.push(data))
     }
 }
 
@@ -239,7 +305,13 @@ impl Read for &TcpIo {
         if self.eof.get() {
             return Ok(0);
         }
-        let len = u64::try_from(buf.len()).unwrap_or(u64::MAX);
+        let mut slice = self.slice.get();
+        let allowed = slice.allow_bytes(buf.len());
+        if allowed == 0 {
+            // The slice is spent, not the stream: the caller comes back.
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let len = u64::try_from(allowed).unwrap_or(u64::MAX);
         match self.tcp.input.read(len) {
             Ok(chunk) if chunk.is_empty() => {
                 self.want_read.set(true);
@@ -248,6 +320,8 @@ impl Read for &TcpIo {
             Ok(chunk) => {
                 let n = chunk.len().min(buf.len());
                 buf[..n].copy_from_slice(&chunk[..n]);
+                slice.took_bytes(n);
+                self.slice.set(slice);
                 Ok(n)
             }
             Err(StreamError::Closed) => {
@@ -266,23 +340,14 @@ impl Read for &TcpIo {
 }
 
 impl Write for &TcpIo {
-    /// Takes all of `buf`; [`flush`](Write::flush) (or a later write) pushes out
-    /// what the stream did not take at once. Never `Ok(0)` for a non-empty buffer.
+    /// Takes all of `buf` when no earlier bytes wait for room, else none
+    /// (`WouldBlock`): see [`Pending`]. [`flush`](Write::flush) (or a later
+    /// write) pushes out what the stream did not take at once. Never `Ok(0)`
+    /// for a non-empty buffer.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let queued = match self.push_pending() {
-            Ok(()) | Err(_) if buf.is_empty() => return Ok(0),
-            Ok(()) => false,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => true,
-            Err(e) => return Err(e),
-        };
-        // Start sending now, straight from `buf` when nothing waits before it;
-        // only the rest is copied, to wait for `flush`.
-        let taken = if queued { 0 } else { self.push(buf)? };
         self.pending
             .borrow_mut()
-            .buf
-            .extend_from_slice(&buf[taken..]);
-        Ok(buf.len())
+            .write(buf, &mut |data| self.push(data))
     }
 
     /// Done when every byte was handed to the host and the host was asked to
@@ -299,48 +364,173 @@ impl Write for &TcpIo {
     }
 }
 
-/// The byte stream tungstenite runs on: plain TCP or TLS over TCP.
-pub(crate) enum Transport {
+/// The byte stream tungstenite runs on: plain TCP or TLS over TCP, and the
+/// [`CloseWatch`] that sees every byte read from it.
+pub(crate) struct Transport {
+    stream: Stream,
+    pub(crate) close_watch: CloseWatch,
+}
+
+enum Stream {
     Plain(std::rc::Rc<TcpIo>),
     #[cfg(feature = "tls")]
     Tls(Box<crate::tls::TlsStream>),
 }
 
 impl Transport {
+    pub(crate) fn plain(tcp: std::rc::Rc<TcpIo>) -> Transport {
+        Transport::new(Stream::Plain(tcp))
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls(tls: crate::tls::TlsStream) -> Transport {
+        Transport::new(Stream::Tls(Box::new(tls)))
+    }
+
+    fn new(stream: Stream) -> Transport {
+        Transport {
+            stream,
+            close_watch: CloseWatch::default(),
+        }
+    }
+
     /// Best-effort goodbye below the WebSocket layer (TLS close_notify).
     pub(crate) fn shutdown(&mut self) {
-        match self {
-            Transport::Plain(_) => {}
+        match &mut self.stream {
+            Stream::Plain(_) => {}
             #[cfg(feature = "tls")]
-            Transport::Tls(tls) => tls.send_close_notify(),
+            Stream::Tls(tls) => tls.send_close_notify(),
         }
     }
 }
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Transport::Plain(tcp) => (&**tcp).read(buf),
+        let n = match &mut self.stream {
+            Stream::Plain(tcp) => (&**tcp).read(buf)?,
             #[cfg(feature = "tls")]
-            Transport::Tls(tls) => tls.read(buf),
-        }
+            Stream::Tls(tls) => tls.read(buf)?,
+        };
+        self.close_watch.feed(&buf[..n]);
+        Ok(n)
     }
 }
 
 impl Write for Transport {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Transport::Plain(tcp) => (&**tcp).write(buf),
+        match &mut self.stream {
+            Stream::Plain(tcp) => (&**tcp).write(buf),
             #[cfg(feature = "tls")]
-            Transport::Tls(tls) => tls.write(buf),
+            Stream::Tls(tls) => tls.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Transport::Plain(tcp) => (&**tcp).flush(),
+        match &mut self.stream {
+            Stream::Plain(tcp) => (&**tcp).flush(),
             #[cfg(feature = "tls")]
-            Transport::Tls(tls) => tls.flush(),
+            Stream::Tls(tls) => tls.flush(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake output stream that takes at most `room` bytes, then nothing.
+    struct Stream {
+        room: usize,
+        taken: Vec<u8>,
+    }
+
+    impl Stream {
+        fn with_room(room: usize) -> Stream {
+            Stream {
+                room,
+                taken: Vec::new(),
+            }
+        }
+
+        fn push(&mut self, data: &[u8]) -> io::Result<usize> {
+            let n = data.len().min(self.room);
+            self.room -= n;
+            self.taken.extend_from_slice(&data[..n]);
+            Ok(n)
+        }
+    }
+
+    fn would_block(result: io::Result<usize>) -> bool {
+        matches!(result, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    #[test]
+    fn a_buffer_is_taken_whole_when_nothing_waits() {
+        let mut pending = Pending::default();
+        let mut stream = Stream::with_room(3);
+        let frame = b"0123456789";
+        assert_eq!(pending.write(frame, &mut |d| stream.push(d)).unwrap(), 10);
+        assert_eq!(stream.taken, b"012");
+        assert_eq!(&pending.buf[pending.start..], b"3456789");
+        // Room again: the rest goes out, in order, before anything new.
+        stream.room = 100;
+        assert_eq!(pending.write(b"ab", &mut |d| stream.push(d)).unwrap(), 2);
+        assert_eq!(stream.taken, b"0123456789ab");
+        assert!(pending.is_empty());
+    }
+
+    #[test]
+    fn a_full_queue_takes_nothing() {
+        let mut pending = Pending::default();
+        let mut stream = Stream::with_room(0);
+        // A peer that never reads: the first pong is queued ...
+        assert_eq!(
+            pending
+                .write(&[0x8a, 0x80, 1, 2, 3, 4], &mut |d| stream.push(d))
+                .unwrap(),
+            6
+        );
+        // ... and every later one is refused, whatever the number.
+        for _ in 0..100_000 {
+            let pong = [0x8a, 0x80, 1, 2, 3, 4];
+            assert!(would_block(pending.write(&pong, &mut |d| stream.push(d))));
+        }
+        assert_eq!(pending.buf.len(), 6, "the queue holds one write");
+    }
+
+    #[test]
+    fn a_partly_pushed_queue_still_refuses() {
+        let mut pending = Pending::default();
+        let mut stream = Stream::with_room(2);
+        pending.write(b"abcdef", &mut |d| stream.push(d)).unwrap();
+        stream.room = 2;
+        assert!(would_block(pending.write(b"x", &mut |d| stream.push(d))));
+        assert_eq!(stream.taken, b"abcd");
+        stream.room = 10;
+        assert_eq!(pending.write(b"x", &mut |d| stream.push(d)).unwrap(), 1);
+        assert_eq!(stream.taken, b"abcdefx");
+    }
+
+    #[test]
+    fn a_large_queue_gives_its_memory_back() {
+        let mut pending = Pending::default();
+        let mut stream = Stream::with_room(0);
+        let big = vec![7u8; 1 << 20];
+        pending.write(&big, &mut |d| stream.push(d)).unwrap();
+        assert!(pending.buf.capacity() >= 1 << 20);
+        stream.room = usize::MAX;
+        pending.push(&mut |d| stream.push(d)).unwrap();
+        assert_eq!(pending.buf.capacity(), 0);
+        assert_eq!(stream.taken.len(), 1 << 20);
+    }
+
+    #[test]
+    fn an_empty_write_takes_nothing_and_errors_pass_through() {
+        let mut pending = Pending::default();
+        let mut stream = Stream::with_room(0);
+        assert_eq!(pending.write(b"", &mut |d| stream.push(d)).unwrap(), 0);
+        let mut broken = |_: &[u8]| -> io::Result<usize> { Err(io::ErrorKind::BrokenPipe.into()) };
+        let err = pending.write(b"x", &mut broken).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 }

@@ -5,6 +5,8 @@
 //! `wac plug app.wasm --plug polyfill.wasm -o app.composed.wasm`.
 //! The contract of every function is in this crate's README.md.
 
+mod budget;
+mod close_watch;
 mod connection;
 mod errors;
 mod io;

@@ -4,6 +4,7 @@
 use std::cell::RefCell;
 use std::net::IpAddr;
 
+use wasip2::clocks::monotonic_clock;
 use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::ip_name_lookup::resolve_addresses;
@@ -14,6 +15,7 @@ use wasip2::sockets::network::{
 use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
+use crate::budget;
 use crate::io::{Deadline, wait_for};
 
 /// A connected TCP socket and its streams. The streams are the socket's
@@ -94,7 +96,8 @@ fn sweep() {
 }
 
 /// Connects to `host:port` (an IP literal or a name looked up through
-/// wasi:sockets/ip-name-lookup), trying each address in turn.
+/// wasi:sockets/ip-name-lookup), trying each address in turn, each within its
+/// share of the time left.
 pub(crate) fn connect(
     host: &str,
     ip: Option<IpAddr>,
@@ -108,8 +111,11 @@ pub(crate) fn connect(
         None => resolve(&network, host, deadline)?,
     };
     let mut failures = Vec::new();
-    for address in addresses {
-        match connect_one(&network, address, port, deadline) {
+    let count = addresses.len();
+    for (tried, address) in addresses.into_iter().enumerate() {
+        // A black-holed address must not starve the ones after it.
+        let attempt = share_of(deadline, count - tried);
+        match connect_one(&network, address, port, attempt) {
             Ok((socket, input, output)) => {
                 return Ok(TcpConnection {
                     network,
@@ -133,6 +139,16 @@ pub(crate) fn connect(
             .join("; "),
     };
     Err(format!("cannot connect to {host} port {port}: {detail}"))
+}
+
+/// The deadline of one connect attempt when `left` addresses (this one
+/// included) are still to be tried: an even share of the time left
+/// ([`budget::attempt_deadline`]).
+fn share_of(deadline: Deadline, left: usize) -> Deadline {
+    match deadline {
+        Deadline::At(t) => Deadline::At(budget::attempt_deadline(monotonic_clock::now(), t, left)),
+        other => other,
+    }
 }
 
 fn resolve(network: &Network, host: &str, deadline: Deadline) -> Result<Vec<IpAddress>, String> {
@@ -197,7 +213,7 @@ fn connect_one(
             Ok((input, output)) => return Ok((socket, input, output)),
             Err(ErrorCode::WouldBlock) => {
                 if !wait_for(&socket.subscribe(), deadline) {
-                    return Err("timed out".to_string());
+                    return Err("no answer in time".to_string());
                 }
             }
             Err(e) => return Err(connect_error(e)),

@@ -177,7 +177,8 @@ impl TlsStream {
         Ok(())
     }
 
-    /// Writes pending TLS records into the TCP adapter (which takes everything).
+    /// Writes pending TLS records into the TCP adapter; `WouldBlock` when it
+    /// takes no more.
     fn write_tls_all(&mut self) -> io::Result<()> {
         while self.conn.wants_write() {
             self.conn.write_tls(&mut &*self.tcp)?;
@@ -202,9 +203,10 @@ impl Read for TlsStream {
             }
             // No plaintext buffered: send what rustls wants to send (e.g. key
             // update replies), then read more records.
+            // A full socket does not stop reading: what rustls keeps is
+            // bounded by its buffer limit, and is sent by a later call.
             if self.conn.wants_write() {
-                self.write_tls_all()?;
-                match (&*self.tcp).flush() {
+                match self.write_tls_all().and_then(|()| (&*self.tcp).flush()) {
                     Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
                     _ => {}
                 }
@@ -221,11 +223,19 @@ impl Write for TlsStream {
         if buf.is_empty() {
             return Ok(0);
         }
+        // rustls takes what fits its buffer (64 KiB by default, its limit on
+        // records not yet handed on); the records go to the TCP adapter,
+        // which may refuse them (`WouldBlock`) while earlier bytes wait.
         let n = self.conn.writer().write(buf)?;
-        self.write_tls_all()?;
+        let pushed = self.write_tls_all();
         if n > 0 {
-            return Ok(n);
+            // Taken by rustls: sent by a later write or flush if not now.
+            return match pushed {
+                Err(e) if e.kind() != io::ErrorKind::WouldBlock => Err(e),
+                _ => Ok(n),
+            };
         }
+        pushed?;
         // rustls' buffer was full and is now drained into the TCP adapter.
         match self.conn.writer().write(buf)? {
             0 => Err(io::ErrorKind::WouldBlock.into()),

@@ -19,6 +19,10 @@
 //! | `/ping` | answers each message by pinging, waiting for the pong and replying `pong:<payload>` |
 //! | `/ignore-close` | echoes messages; never answers a close, keeps the TCP connection open until the client ends it |
 //! | `/blackhole` | completes the handshake and never reads again |
+//! | `/stop-reading?n=N` | echoes N messages, then never reads again and keeps the TCP connection open |
+//! | `/ping-flood?n=N&size=S` | sends N pings of S bytes each (default 0, at most 125) at once and then the text `flood done`; never reads |
+//! | `/close-open?code=C&reason=R` | sends a close frame with C and R (without `code`: no code), reads and drops what follows and never closes TCP; the client's close answer is logged, and so is the end of TCP when the client ends it |
+//! | `/reset?n=N` | echoes N messages, then resets the TCP connection (RST, no close frame) |
 //! | `/invalid?frame=F` | sends one invalid frame: `utf8` (bad UTF-8 in text), `rsv` (reserved bit), `opcode` (reserved opcode), `masked` (a masked server frame), `close-code` (close code 1005 on the wire) |
 //!
 //! Everything the server sees is logged for the tests to assert on: TCP
@@ -227,6 +231,10 @@ enum Mode {
     IgnoreClose,
     Blackhole,
     Invalid { frame: Vec<u8> },
+    StopReading { n: usize },
+    PingFlood { n: usize, size: u8 },
+    CloseOpen { close: Option<CloseFrame> },
+    Reset { n: usize },
     NotFound,
 }
 
@@ -255,6 +263,17 @@ impl Mode {
             "/invalid" => Mode::Invalid {
                 frame: invalid_frame(request.query.get("frame").map_or("", String::as_str)),
             },
+            "/stop-reading" => Mode::StopReading { n },
+            "/ping-flood" => Mode::PingFlood {
+                n,
+                size: request.param("size").unwrap_or(0).min(125),
+            },
+            "/close-open" => Mode::CloseOpen {
+                close: request.param("code").map(|code| {
+                    close_frame(code, request.query.get("reason").map_or("", String::as_str))
+                }),
+            },
+            "/reset" => Mode::Reset { n },
             _ => Mode::NotFound,
         }
     }
@@ -280,6 +299,39 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, log: Arc<Log>) -> std::i
     match &mode {
         Mode::Blackhole => pending().await,
         Mode::Invalid { frame } => stream.write_all(frame).await?,
+        Mode::PingFlood { n, size } => {
+            // Written while the client's pongs pile up unread.
+            let mut ping = vec![0x89, *size];
+            ping.resize(2 + usize::from(*size), b'p');
+            let mut flood = ping.repeat(*n);
+            flood.extend_from_slice(&[0x81, 10]);
+            flood.extend_from_slice(b"flood done");
+            stream.write_all(&flood).await?;
+            pending().await
+        }
+        Mode::CloseOpen { close } => {
+            stream.write_all(&raw_close(close.as_ref())).await?;
+            // The client's answer (a masked close frame) is logged as the
+            // close it sent; everything is read until the client ends TCP.
+            let mut seen = Vec::new();
+            let mut logged = false;
+            let mut chunk = [0; 4096];
+            loop {
+                match stream.read(&mut chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) if !logged => {
+                        seen.extend_from_slice(&chunk[..n]);
+                        if let Some(close) = parse_client_close(&seen) {
+                            logged = true;
+                            log.record(|s| s.closes.push(close));
+                        }
+                    }
+                    Ok(_) => {}
+                }
+            }
+            log.record(|seen| seen.tcp_ends += 1);
+            return Ok(());
+        }
         _ => {}
     }
     let config = WebSocketConfig::default()
@@ -341,7 +393,22 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, log: Arc<Log>) -> std::i
             }
         }
         Mode::IgnoreClose => ignore_close(&mut ws, &log).await,
-        Mode::Reject | Mode::Redirect | Mode::Stall | Mode::Blackhole | Mode::NotFound => {}
+        Mode::StopReading { n } => {
+            echo(&mut ws, &log, n).await;
+            pending().await
+        }
+        Mode::Reset { n } => {
+            echo(&mut ws, &log, n).await;
+            // Linger 0: closing the socket sends RST instead of FIN.
+            let _ = ws.get_ref().set_zero_linger();
+        }
+        Mode::Reject
+        | Mode::Redirect
+        | Mode::Stall
+        | Mode::Blackhole
+        | Mode::PingFlood { .. }
+        | Mode::CloseOpen { .. }
+        | Mode::NotFound => {}
     }
     Ok(())
 }
@@ -507,6 +574,68 @@ async fn ping(ws: &mut Ws) -> Option<String> {
         }
     }
     None
+}
+
+/// An unmasked server close frame with this code and reason, or without a code.
+fn raw_close(close: Option<&CloseFrame>) -> Vec<u8> {
+    let mut payload = Vec::new();
+    if let Some(close) = close {
+        payload.extend_from_slice(&u16::from(close.code).to_be_bytes());
+        payload.extend_from_slice(close.reason.as_bytes());
+    }
+    let mut frame = vec![0x88, payload.len() as u8];
+    frame.extend_from_slice(&payload);
+    frame
+}
+
+/// The first close frame among the client's frames in `bytes` (masked, as a
+/// client's frames are), once it is all there.
+fn parse_client_close(mut bytes: &[u8]) -> Option<ClientClose> {
+    loop {
+        let [first, second, rest @ ..] = bytes else {
+            return None;
+        };
+        let (len, rest) = match second & 0x7f {
+            126 => {
+                let [high, low, rest @ ..] = rest else {
+                    return None;
+                };
+                (usize::from(u16::from_be_bytes([*high, *low])), rest)
+            }
+            127 => {
+                let (len, rest) = rest.split_at_checked(8)?;
+                (
+                    usize::try_from(u64::from_be_bytes(len.try_into().ok()?)).ok()?,
+                    rest,
+                )
+            }
+            len => (usize::from(len), rest),
+        };
+        if rest.len() < 4 + len {
+            return None;
+        }
+        let (mask, rest) = rest.split_at(4);
+        let (payload, next) = rest.split_at(len);
+        if first & 0x0f != 0x8 {
+            bytes = next;
+            continue;
+        }
+        let payload: Vec<u8> = payload
+            .iter()
+            .enumerate()
+            .map(|(i, b)| b ^ mask[i % 4])
+            .collect();
+        return Some(match payload.as_slice() {
+            [high, low, reason @ ..] => ClientClose {
+                code: Some(u16::from_be_bytes([*high, *low])),
+                reason: String::from_utf8_lossy(reason).into_owned(),
+            },
+            _ => ClientClose {
+                code: None,
+                reason: String::new(),
+            },
+        });
+    }
 }
 
 fn close_frame(code: u16, reason: &str) -> CloseFrame {
