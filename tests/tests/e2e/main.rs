@@ -14,6 +14,7 @@ mod fanin;
 mod faults;
 mod handshake;
 mod lifecycle;
+mod p3;
 mod preflight;
 mod python_peer;
 mod round_trip;
