@@ -7,8 +7,13 @@
 
 mod budget;
 mod close_watch;
+// The p3 build uses neither the blocking receive nor subscribe.
+#[cfg_attr(feature = "p3", allow(dead_code))]
 mod connection;
 mod errors;
+#[cfg(feature = "p3")]
+mod export_p3;
+#[cfg_attr(feature = "p3", allow(dead_code))]
 mod io;
 mod net;
 mod settings;
@@ -16,6 +21,7 @@ mod target;
 #[cfg(feature = "tls")]
 mod tls;
 
+#[cfg(not(feature = "p3"))]
 mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
@@ -25,19 +31,28 @@ mod bindings {
     });
 }
 
+#[cfg(feature = "p3")]
+use export_p3::bindings;
+
+#[cfg(not(feature = "p3"))]
 use bindings::exports::golem::websocket::client::{
     Error, Guest, GuestWebsocketConnection, Message, WebsocketConnection,
 };
+#[cfg(not(feature = "p3"))]
 use wasip2::io::poll::Pollable;
 
+#[cfg(not(feature = "p3"))]
 use connection::Connection;
 
+#[cfg(not(feature = "p3"))]
 struct Polyfill;
 
+#[cfg(not(feature = "p3"))]
 impl Guest for Polyfill {
     type WebsocketConnection = Connection;
 }
 
+#[cfg(not(feature = "p3"))]
 impl GuestWebsocketConnection for Connection {
     fn connect(
         url: String,
@@ -67,4 +82,5 @@ impl GuestWebsocketConnection for Connection {
     }
 }
 
+#[cfg(not(feature = "p3"))]
 bindings::export!(Polyfill with_types_in bindings);

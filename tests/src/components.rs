@@ -17,8 +17,25 @@ pub fn composed(name: &str) -> PathBuf {
     path
 }
 
+/// The composed WASI 0.3 component `target/composed/<name>.wasm` (a P3
+/// example app plugged with the polyfill's P3 build), built once per test
+/// run by `scripts/build-p3.sh`.
+pub fn composed_p3(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(problem) = BUILT.get_or_init(|| run_script("scripts/build-p3.sh")) {
+        panic!("{problem}");
+    }
+    let path = crate::repo_path(&format!("target/composed/{name}.wasm"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
 fn build() -> Result<(), String> {
-    let script = crate::repo_path("scripts/build-components.sh");
+    run_script("scripts/build-components.sh")
+}
+
+fn run_script(relative: &str) -> Result<(), String> {
+    let script = crate::repo_path(relative);
     let output = Command::new("bash")
         .arg(&script)
         .current_dir(crate::repo_root())

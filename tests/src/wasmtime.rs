@@ -1,4 +1,5 @@
-//! `wasmtime serve` running a composed component on a free loopback port.
+//! `wasmtime serve` running a composed component on a free loopback port,
+//! and `wasmtime run` running a composed WASI 0.3 command ([`run_p3`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -119,4 +120,22 @@ impl ServedApp {
         http::get(self.addr, &format!("/?{query}"), self.request_timeout)
             .unwrap_or_else(|err| panic!("GET /?{query} from {}: {err}", self.addr))
     }
+}
+
+/// Runs the composed WASI 0.3 command `app` (see
+/// [`crate::components::composed_p3`]) with `wasmtime run -Sinherit-network`
+/// and `args`, and returns the JSON object it prints. Panics, with its output,
+/// when it prints none within `timeout` (then it is killed) or exits first.
+pub fn run_p3(app: &str, args: &[&str], timeout: Duration) -> serde_json::Value {
+    let mut command = Command::new("wasmtime");
+    command
+        .args(["run", "-Sinherit-network"])
+        .arg(crate::components::composed_p3(app))
+        .args(args);
+    let mut process = Process::spawn(&format!("wasmtime run {app} {args:?}"), command);
+    process.wait_for_line(timeout, |line| {
+        serde_json::from_str::<serde_json::Value>(line)
+            .ok()
+            .filter(serde_json::Value::is_object)
+    })
 }

@@ -15,6 +15,7 @@ mod faults;
 mod handshake;
 mod lifecycle;
 mod no_tls;
+mod p3;
 mod polyfill_bounds;
 mod preflight;
 mod python_peer;

@@ -1,0 +1,234 @@
+//! A WASI 0.3 command (`wasi:cli/run@0.3.0`) built with the crate's `p3`
+//! feature: the app shape of golem-rust 3.x, runnable under `wasmtime run`
+//! once composed with the polyfill's P3 build (`scripts/build-p3.sh`):
+//!
+//! ```sh
+//! wasmtime run -Sinherit-network target/composed/p3-echo.wasm SCENARIO URL [ARG]
+//! ```
+//!
+//! It runs one scenario and prints one JSON object. A step reads `"ok"`,
+//! `"text:<text>"`, `"binary:<length>"`, `"close:<code>:<reason>"`
+//! (`close:none` without a code) or the error's variant name (`"Timeout"`,
+//! `"Closed"`, ...).
+//!
+//! - `round-trip URL`: sends a text (multi-byte UTF-8), a binary of all 256
+//!   byte values and a 1 MiB binary to an echo server; reports what came back
+//!   (`text`, `binary_hex`, `big_len`, `big_equal`).
+//! - `close-by-app URL CODE REASON`: closes with CODE and REASON, then reads
+//!   the stream to its end (`steps`).
+//! - `close-by-peer URL`: sends `hi` and reads to the end: the peer's close.
+//! - `timeouts URL TIMEOUT_MS`: sends `m0`..`m4` to a server that answers
+//!   each late, and collects them with `recv_timeout(TIMEOUT_MS)` in a loop
+//!   (`received`, `timeouts`).
+//! - `abrupt URL`: sends `one` to a server that echoes it and then drops TCP;
+//!   reads to the end (`steps`, `elapsed_ms`).
+//! - `two SILENT_URL ECHO_URL`: waits for a message on the silent connection
+//!   (up to 3 s) while making 20 round trips on the other (`silent`,
+//!   `silent_ms`, `rounds`, `rounds_ms`, `slowest_round_ms`).
+
+use std::time::{Duration, Instant};
+
+use futures_lite::{StreamExt, future};
+use serde_json::{Value, json};
+use wasm_websocket::{CloseFrame, Error, Message, WebSocket};
+
+wit_bindgen::generate!({
+    path: "wit",
+    world: "app",
+    generate_all,
+});
+
+struct App;
+
+export!(App);
+
+impl exports::wasi::cli::run::Guest for App {
+    async fn run() -> Result<(), ()> {
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        match scenario(&args).await {
+            Ok(report) => {
+                println!("{report}");
+                Ok(())
+            }
+            Err(problem) => {
+                eprintln!("p3-echo: {problem}");
+                Err(())
+            }
+        }
+    }
+}
+
+/// The text of `round-trip`: one-, two-, three- and four-byte UTF-8.
+const TEXT: &str = "héllo wörld ✓ 🦀";
+
+/// How long `two` waits on the silent connection.
+const SILENT_WAIT: Duration = Duration::from_secs(3);
+
+async fn scenario(args: &[String]) -> Result<Value, String> {
+    let arg = |i: usize| {
+        args.get(i)
+            .map(String::as_str)
+            .ok_or_else(|| format!("missing argument {i}: usage: SCENARIO URL [ARG..]"))
+    };
+    let name = arg(0)?;
+    let url = arg(1)?;
+    let connect = |url: String| async move {
+        WebSocket::connect(&url)
+            .await
+            .map_err(|err| format!("connect {url}: {err}"))
+    };
+    let mut ws = connect(url.to_owned()).await?;
+    let report = match name {
+        "round-trip" => {
+            let small: Vec<u8> = (0..=255).collect();
+            let big: Vec<u8> = (0..1 << 20).map(|i: u32| (i % 251) as u8).collect();
+            let mut sent = Vec::new();
+            sent.push(outcome(ws.send(Message::text(TEXT)).await));
+            sent.push(outcome(ws.send(Message::binary(small)).await));
+            sent.push(outcome(ws.send(Message::binary(big.clone())).await));
+            let text = ws.recv().await;
+            let binary = ws.recv().await;
+            let large = ws.recv().await;
+            json!({
+                "sent": sent,
+                "text": match text {
+                    Ok(Message::Text(text)) => text,
+                    other => received(other),
+                },
+                "binary_hex": match binary {
+                    Ok(Message::Binary(data)) => hex(&data),
+                    other => received(other),
+                },
+                "big_len": large.as_ref().map_or(0, Message::len),
+                "big_equal": matches!(&large, Ok(Message::Binary(data)) if *data == big),
+                "close": outcome(ws.close(None).await),
+            })
+        }
+        "close-by-app" => {
+            let code: u16 = arg(2)?.parse().map_err(|_| "CODE must be a number")?;
+            let reason = arg(3)?;
+            let mut steps = vec![outcome(ws.close(Some(CloseFrame::new(code, reason))).await)];
+            read_to_end(&mut ws, &mut steps).await;
+            json!({ "steps": steps })
+        }
+        "close-by-peer" => {
+            let mut steps = vec![outcome(ws.send(Message::text("hi")).await)];
+            read_to_end(&mut ws, &mut steps).await;
+            json!({ "steps": steps })
+        }
+        "timeouts" => {
+            let timeout: u64 = arg(2)?.parse().map_err(|_| "TIMEOUT_MS must be a number")?;
+            let sent: Vec<String> = (0..5).map(|i| format!("m{i}")).collect();
+            for text in &sent {
+                ws.send(Message::text(text.as_str()))
+                    .await
+                    .map_err(|err| format!("send: {err}"))?;
+            }
+            let (mut got, mut timeouts, mut other) = (Vec::new(), 0, Vec::new());
+            // Bounded, so that a lost message ends the loop with a report.
+            for _ in 0..200 {
+                if got.len() == sent.len() {
+                    break;
+                }
+                match ws.recv_timeout(Duration::from_millis(timeout)).await {
+                    Ok(Message::Text(text)) => got.push(text),
+                    Err(Error::Timeout) => timeouts += 1,
+                    step => {
+                        other.push(received(step));
+                        break;
+                    }
+                }
+            }
+            json!({
+                "received": got,
+                "timeouts": timeouts,
+                "other": other,
+                "close": outcome(ws.close(None).await),
+            })
+        }
+        "abrupt" => {
+            let start = Instant::now();
+            let mut steps = vec![outcome(ws.send(Message::text("one")).await)];
+            read_to_end(&mut ws, &mut steps).await;
+            json!({ "steps": steps, "elapsed_ms": start.elapsed().as_millis() as u64 })
+        }
+        "two" => {
+            let mut busy = connect(arg(2)?.to_owned()).await?;
+            let start = Instant::now();
+            let silent = async {
+                let step = received(ws.recv_timeout(SILENT_WAIT).await);
+                (step, start.elapsed())
+            };
+            let rounds = async {
+                let (mut ok, mut slowest) = (0, Duration::ZERO);
+                for i in 0..20 {
+                    let sent_at = Instant::now();
+                    let text = format!("round {i}");
+                    if busy.send(Message::text(text.as_str())).await.is_err() {
+                        break;
+                    }
+                    match busy.recv().await {
+                        Ok(Message::Text(echo)) if echo == text => ok += 1,
+                        _ => break,
+                    }
+                    slowest = slowest.max(sent_at.elapsed());
+                }
+                (ok, start.elapsed(), slowest)
+            };
+            let ((step, silent_for), (ok, rounds_for, slowest)) = future::zip(silent, rounds).await;
+            json!({
+                "silent": step,
+                "silent_ms": silent_for.as_millis() as u64,
+                "rounds": ok,
+                "rounds_ms": rounds_for.as_millis() as u64,
+                "slowest_round_ms": slowest.as_millis() as u64,
+                "close": [outcome(busy.close(None).await), outcome(ws.close(None).await)],
+            })
+        }
+        other => return Err(format!("unknown scenario {other:?}")),
+    };
+    Ok(report)
+}
+
+/// Reads the stream to its end (at most 10 items), then `"end"`.
+async fn read_to_end(ws: &mut WebSocket, steps: &mut Vec<String>) {
+    for _ in 0..10 {
+        match ws.next().await {
+            Some(item) => steps.push(received(item)),
+            None => {
+                steps.push("end".to_owned());
+                return;
+            }
+        }
+    }
+}
+
+fn received(item: Result<Message, Error>) -> String {
+    match item {
+        Ok(Message::Text(text)) => format!("text:{text}"),
+        Ok(Message::Binary(data)) => format!("binary:{}", data.len()),
+        Ok(Message::Close(Some(frame))) => {
+            format!("close:{}:{}", u16::from(frame.code), frame.reason)
+        }
+        Ok(Message::Close(None)) => "close:none".to_owned(),
+        Ok(_) => "other".to_owned(),
+        Err(err) => kind(&err),
+    }
+}
+
+fn outcome(result: Result<(), Error>) -> String {
+    match result {
+        Ok(()) => "ok".to_owned(),
+        Err(err) => kind(&err),
+    }
+}
+
+/// The name of the error's variant, e.g. `Timeout`.
+fn kind(err: &Error) -> String {
+    let debug = format!("{err:?}");
+    debug.split('(').next().unwrap_or_default().to_owned()
+}
+
+fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
