@@ -3,8 +3,6 @@
 //! other half closes, an unanswered close, a close given up and resumed,
 //! and the close frames `send`, the `Sink` and `close(None)` put on the wire.
 
-use std::time::Duration;
-
 use serde::Deserialize;
 use wasm_websocket_tests::fault_server::FaultServer;
 use wasm_websocket_tests::python::PythonPeer;
