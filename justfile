@@ -35,6 +35,7 @@ feed-demo: setup
 # Everything: unit tests, end-to-end tests, the agents' imports, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
+    cargo test --quiet -p wasm-websocket-polyfill --features p3
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
 
@@ -56,6 +57,10 @@ check: setup
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
+    cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets -- -D warnings
+    cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets --target wasm32-wasip2 -- -D warnings
+    cargo fmt --check --manifest-path examples-p3/echo/Cargo.toml
+    cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples-p3/echo/Cargo.toml --target-dir target/p3 --all-targets -- -D warnings
     just check-min-versions
 
 # The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.

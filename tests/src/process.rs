@@ -3,7 +3,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -92,9 +92,11 @@ impl Process {
         }
     }
 
-    /// Everything printed so far, one entry per line.
+    /// Everything printed so far, one entry per line. (A `wait_for_line`
+    /// that panicked poisoned the lock; the lines are still good.)
     fn lines(&self) -> Vec<String> {
-        self.output.lines.lock().unwrap().clone()
+        let lines = self.output.lines.lock();
+        lines.unwrap_or_else(PoisonError::into_inner).clone()
     }
 }
 

@@ -25,6 +25,10 @@
 //! - `two SILENT_URL ECHO_URL`: waits for a message on the silent connection
 //!   (up to 3 s) while making 20 round trips on the other (`silent`,
 //!   `silent_ms`, `rounds`, `rounds_ms`, `slowest_round_ms`).
+//! - `raw-timeout URL`: the interface itself, without the crate (as a
+//!   golem-rust 3.x app calls it): sends `late` to a server that answers
+//!   late, then `receive-with-timeout` 100 ms, 5000 ms and 0 ms (`steps`,
+//!   `elapsed_ms` of each).
 
 use std::time::{Duration, Instant};
 
@@ -37,6 +41,17 @@ wit_bindgen::generate!({
     world: "app",
     generate_all,
 });
+
+/// The interface as the crate binds it (`wit/p3`, world `sdk`), for
+/// `raw-timeout`: a second binding of the same import, as in an app that uses
+/// golem-rust 3.x beside the crate.
+mod raw {
+    wit_bindgen::generate!({
+        path: "../../wit/p3",
+        world: "sdk",
+        generate_all,
+    });
+}
 
 struct App;
 
@@ -77,6 +92,9 @@ async fn scenario(args: &[String]) -> Result<Value, String> {
             .await
             .map_err(|err| format!("connect {url}: {err}"))
     };
+    if name == "raw-timeout" {
+        return raw_timeout(url).await;
+    }
     let mut ws = connect(url.to_owned()).await?;
     let report = match name {
         "round-trip" => {
@@ -188,6 +206,29 @@ async fn scenario(args: &[String]) -> Result<Value, String> {
         other => return Err(format!("unknown scenario {other:?}")),
     };
     Ok(report)
+}
+
+/// `raw-timeout`: `receive-with-timeout` called directly.
+async fn raw_timeout(url: &str) -> Result<Value, String> {
+    use raw::golem::websocket::client::{Message as RawMessage, WebsocketConnection};
+    let show = |item: Result<Option<RawMessage>, _>| match item {
+        Ok(Some(RawMessage::Text(text))) => format!("text:{text}"),
+        Ok(Some(RawMessage::Binary(data))) => format!("binary:{}", data.len()),
+        Ok(None) => "none".to_owned(),
+        Err(err) => format!("{err:?}"),
+    };
+    let conn = WebsocketConnection::connect(url, None, None)
+        .map_err(|err| format!("connect {url}: {err:?}"))?;
+    conn.send(&RawMessage::Text("late".to_owned()))
+        .map_err(|err| format!("send: {err:?}"))?;
+    let (mut steps, mut elapsed) = (Vec::new(), Vec::new());
+    for timeout_ms in [100, 5000, 0] {
+        let start = Instant::now();
+        steps.push(show(conn.receive_with_timeout(timeout_ms).await));
+        elapsed.push(start.elapsed().as_millis() as u64);
+    }
+    let close = conn.close(Some(1000), Some("done"));
+    Ok(json!({ "steps": steps, "elapsed_ms": elapsed, "close": format!("{close:?}") }))
 }
 
 /// Reads the stream to its end (at most 10 items), then `"end"`.

@@ -86,9 +86,10 @@ fn p3_the_peers_close_reaches_the_app_with_its_code_and_reason() {
 #[test]
 fn p3_receive_timeouts_lose_no_message() {
     let peer = PythonPeer::start();
-    // Each echo comes 100 ms after the last, and the app gives up on a
-    // receive after 40 ms: about two timeouts per message.
-    let report = run(&["timeouts", &peer.url("/delay?ms=100"), "40"]);
+    // Each echo comes 60 ms after the peer read the message, and the app
+    // gives up on a receive after 40 ms, so the first receive always times
+    // out, and most others too.
+    let report = run(&["timeouts", &peer.url("/delay?ms=60"), "40"]);
     assert_eq!(
         strings(&report, "received"),
         ["m0", "m1", "m2", "m3", "m4"],
@@ -125,4 +126,27 @@ fn p3_a_silent_connection_does_not_stall_another() {
     assert!(silent_ms >= 3000, "{report}");
     assert!(millis(&report, "rounds_ms") < 3000, "{report}");
     assert_eq!(report["close"], json!(["ok", "ok"]), "{report}");
+}
+
+#[test]
+fn p3_the_polyfills_receive_with_timeout_waits_its_time_and_loses_nothing() {
+    let peer = PythonPeer::start();
+    // The interface itself, as a golem-rust 3.x app calls it: the echo comes
+    // 300 ms late; a 100 ms receive gives up, the next one gets the message.
+    let report = run(&["raw-timeout", &peer.url("/delay?ms=300")]);
+    assert_eq!(
+        strings(&report, "steps"),
+        ["none", "text:late", "none"],
+        "{report}"
+    );
+    let elapsed: Vec<u64> = serde_json::from_value(report["elapsed_ms"].clone()).unwrap();
+    assert!(
+        elapsed[0] >= 100,
+        "the 100 ms receive returned early: {report}"
+    );
+    assert!(
+        elapsed[2] < MARGIN.as_millis() as u64,
+        "a zero timeout waited: {report}"
+    );
+    assert_eq!(report["close"], "Ok(())", "{report}");
 }
