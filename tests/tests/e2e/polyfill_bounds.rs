@@ -184,7 +184,10 @@ fn pid_of_wasmtime(tag: &str) -> u32 {
             continue;
         };
         let cmdline = String::from_utf8_lossy(&cmdline);
-        if cmdline.starts_with("wasmtime") && cmdline.contains(tag) {
+        // The program may be `wasmtime` on PATH or the pinned .tools/bin/wasmtime.
+        let program = cmdline.split('\0').next().unwrap_or_default();
+        let is_wasmtime = std::path::Path::new(program).file_name() == Some("wasmtime".as_ref());
+        if is_wasmtime && cmdline.contains(tag) {
             return pid;
         }
     }
