@@ -20,8 +20,12 @@ build: setup
 demo url="": setup
     bash scripts/demo.sh {{ url }}
 
-# Everything: unit tests, end-to-end tests, Autobahn, and one quick pass of the benchmarks.
-test: build
+# The Golem agent example (golem-rust 2.x) into target/agents/; apart from `build`, so `demo` does not wait for it.
+build-agents: setup
+    bash scripts/build-agents.sh
+
+# Everything: unit tests, end-to-end tests, the agents' imports, Autobahn, and one quick pass of the benchmarks.
+test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     just autobahn
     just bench --quick
@@ -40,3 +44,10 @@ check: setup
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
+    cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
+    cargo clippy --quiet --locked --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
+    just check-min-versions
+
+# The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.
+check-min-versions: setup
+    bash scripts/check-min-versions.sh

@@ -8,12 +8,16 @@
 //! Python `websockets` library ([`python`]); TLS material is generated per run
 //! ([`certs`]).
 //!
+//! The Golem agent examples are built for `wasm32-wasip2` ([`agents`]) and
+//! their imports and exports read with `wasm-tools component wit` ([`wit`]).
+//!
 //! Every process a test starts is owned by a guard ([`process::Process`]) that
 //! kills it when dropped, also when the test panics, and that asks the kernel
 //! to kill it should the test process itself die.
 
 #![cfg(not(target_family = "wasm"))]
 
+pub mod agents;
 pub mod apps;
 pub mod certs;
 pub mod components;
@@ -22,6 +26,7 @@ pub mod http;
 pub mod process;
 pub mod python;
 pub mod wasmtime;
+pub mod wit;
 
 use std::path::{Path, PathBuf};
 
