@@ -20,9 +20,9 @@ build: setup
 demo url="": setup
     bash scripts/demo.sh {{ url }}
 
-# The Golem agent example (golem-rust 2.x) into target/agents/; apart from `build`, so `demo` does not wait for it.
-build-agents: setup
-    bash scripts/build-agents.sh
+# The Golem agent example built with golem-rust 2.x into target/agents/; `just build-agents p3` builds the golem-rust 3.x one (needs >23 GiB of RAM). Apart from `build`, so `demo` does not wait for it.
+build-agents *generations: setup
+    bash scripts/build-agents.sh {{ generations }}
 
 # Everything: unit tests, end-to-end tests, the agents' imports, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
@@ -46,6 +46,7 @@ check: setup
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --locked --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
+    cargo clippy --quiet --target wasm32-wasip2 -p wasm-websocket --no-default-features --features p3 --all-targets -- -D warnings
     just check-min-versions
 
 # The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.

@@ -4,7 +4,10 @@
 //! One source, one Cargo package per golem-rust generation:
 //! - `p2/`: golem-rust 2.1 (Golem 1.5, WASI 0.2, wstd), with its own
 //!   `Cargo.lock` at the lowest versions golem-rust 2.x allows;
-//!   `just build-agents` builds it into `target/golem-agent/`.
+//!   `just build-agents p2` builds it into `target/golem-agent/`.
+//! - `p3/`: golem-rust 3.0.2 (WASI 0.3, wit-bindgen's async runtime) and the
+//!   crate's `p3` feature, with its own `Cargo.lock`;
+//!   `just build-agents p3` builds it into `target/golem-agent-p3/`.
 //!
 //! The code uses only `wasm-websocket`, `futures-lite` and golem-rust, never a
 //! runtime directly, so it builds unchanged wherever the crate's API is the
