@@ -24,9 +24,9 @@ build: setup
 demo url="": setup
     bash scripts/demo.sh {{ url }}
 
-# The Golem agent example (golem-rust 2.x) into target/agents/; apart from `build`, so `demo` does not wait for it.
-build-agents: setup
-    bash scripts/build-agents.sh
+# The Golem agent example built with golem-rust 2.x into target/agents/; `just build-agents p3` builds the golem-rust 3.x one (needs >23 GiB of RAM). Apart from `build`, so `demo` does not wait for it.
+build-agents *generations: setup
+    bash scripts/build-agents.sh {{ generations }}
 
 # Serve the composed feed example and restart its feed server twice while it follows the feed.
 feed-demo: setup

@@ -1,17 +1,33 @@
 #!/usr/bin/env bash
 # Builds the Golem agent examples for wasm32-wasip2 (dev profile) and copies
 # them to target/agents/: golem-agent-p2.wasm is examples/golem-agent built with
-# golem-rust 2.x. Each has its own workspace and lockfile, apart from the
-# repository's, and they share target/golem-agent/. `just build-agents` and
-# tests/tests/golem_agent.rs call this; cargo makes reruns cheap. Not
-# --locked: when wasm-websocket gains a dependency, cargo adds it to the
-# agent's lockfile and keeps every other pin (commit the updated lockfile).
+# golem-rust 2.x, golem-agent-p3.wasm the same source built with golem-rust 3.x
+# and the crate's `p3` feature. Each has its own workspace, lockfile and target
+# directory (target/golem-agent/, target/golem-agent-p3/; why apart: see
+# examples/golem-agent/p3/Cargo.toml).
+#
+# Usage: build-agents.sh [p2] [p3]   (no argument: p2 only)
+# p3 is not built by default: golem-rust 3.0.2 alone takes over 18 CPU-minutes
+# and more than 23 GiB of RAM to compile (examples/golem-agent/p3/Cargo.toml).
+# `just build-agents` and tests/tests/golem_agent.rs call this; cargo makes
+# reruns cheap. Not --locked: when wasm-websocket gains a dependency, cargo
+# adds it to the agent's lockfile and keeps every other pin (commit it).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 mkdir -p target/agents
 
-cargo build --quiet --target wasm32-wasip2 \
-    --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent
-cp target/golem-agent/wasm32-wasip2/debug/golem_agent.wasm target/agents/golem-agent-p2.wasm
+generations=("$@")
+[ ${#generations[@]} -gt 0 ] || generations=(p2)
+
+for generation in "${generations[@]}"; do
+    case $generation in
+        p2) target_dir=target/golem-agent ;;
+        p3) target_dir=target/golem-agent-p3 ;;
+        *) echo "build-agents.sh: unknown generation '$generation' (p2 or p3)" >&2; exit 2 ;;
+    esac
+    cargo build --quiet --target wasm32-wasip2 \
+        --manifest-path "examples/golem-agent/$generation/Cargo.toml" --target-dir "$target_dir"
+    cp "$target_dir/wasm32-wasip2/debug/golem_agent.wasm" "target/agents/golem-agent-$generation.wasm"
+done

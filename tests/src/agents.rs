@@ -1,25 +1,37 @@
 //! The Golem agent examples under test.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// The agent component `target/agents/<name>.wasm` (e.g. `golem-agent-p2`),
-/// built once per test run by `scripts/build-agents.sh`.
-pub fn agent(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(problem) = BUILT.get_or_init(build) {
+/// The agent component `target/agents/golem-agent-<generation>.wasm`
+/// (`generation` is `p2` or `p3`), built once per test run by
+/// `scripts/build-agents.sh <generation>`.
+pub fn agent(generation: &str) -> PathBuf {
+    type Builds = Mutex<BTreeMap<String, Arc<OnceLock<Result<(), String>>>>>;
+    static BUILDS: OnceLock<Builds> = OnceLock::new();
+    let once = BUILDS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("no test panicked holding the lock")
+        .entry(generation.to_string())
+        .or_default()
+        .clone();
+    // One build per generation; the two generations may build at once.
+    if let Err(problem) = once.get_or_init(|| build(generation)) {
         panic!("{problem}");
     }
-    let path = crate::repo_path(&format!("target/agents/{name}.wasm"));
+    let path = crate::repo_path(&format!("target/agents/golem-agent-{generation}.wasm"));
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
 
-fn build() -> Result<(), String> {
+fn build(generation: &str) -> Result<(), String> {
     let script = crate::repo_path("scripts/build-agents.sh");
     let output = Command::new("bash")
         .arg(&script)
+        .arg(generation)
         .current_dir(crate::repo_root())
         .output()
         .map_err(|err| format!("cannot run {}: {err}", script.display()))?;
@@ -27,7 +39,7 @@ fn build() -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{} failed ({}):\n{}{}",
+            "{} {generation} failed ({}):\n{}{}",
             script.display(),
             output.status,
             String::from_utf8_lossy(&output.stdout),

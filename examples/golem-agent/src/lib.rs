@@ -6,6 +6,9 @@
 //!   its own with its own `Cargo.lock`, depending on `wasm-websocket` by path
 //!   as a Golem user's crate would; `just build-agents` builds it into
 //!   `target/agents/golem-agent-p2.wasm`.
+//! - `p3/`: golem-rust 3.0.2 (WASI 0.3, wit-bindgen's async runtime) and the
+//!   crate's `p3` feature, with its own `Cargo.lock`;
+//!   `just build-agents p3` builds it into `target/agents/golem-agent-p3.wasm`.
 //!
 //! The code uses only `wasm-websocket`, `futures-lite` and golem-rust, never a
 //! runtime directly, so it builds unchanged wherever the crate's API is the
