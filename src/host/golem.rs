@@ -21,6 +21,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use wasip2::io::poll::Pollable;
 use wstd::future::FutureExt as _;
 use wstd::runtime::{AsyncPollable, WaitFor};
 use wstd::time::{Timer, Wait};
@@ -33,12 +34,9 @@ use crate::{CloseCode, CloseFrame, Error, Message, Result};
 
 /// A connection to the host, with its watch.
 pub(crate) struct HostConnection {
-    // Declared first: the pollables are children of `conn` and must be
+    // Declared first: the watch's pollable is a child of `conn` and must be
     // dropped before it.
     watch: Rc<RefCell<WatchSlot>>,
-    /// The connection's one `subscribe` pollable, registered with the
-    /// reactor once and waited on again and again.
-    ready: Option<AsyncPollable>,
     conn: WebsocketConnection,
 }
 
@@ -62,7 +60,6 @@ impl HostConnection {
             WebsocketConnection::connect(url, headers).map_err(|err| Error::from(failure(err)))?;
         Ok(HostConnection {
             watch: Rc::default(),
-            ready: None,
             conn,
         })
     }
@@ -76,13 +73,7 @@ impl HostConnection {
             return;
         }
         let (pollable, deadline) = match armed {
-            Armed::Receive(deadline) => {
-                let conn = &self.conn;
-                let ready = self
-                    .ready
-                    .get_or_insert_with(|| AsyncPollable::new(conn.subscribe()));
-                (Some(&*ready), deadline)
-            }
+            Armed::Receive(deadline) => (Some(self.conn.subscribe()), deadline),
             Armed::Deadline(deadline) => (None, Some(deadline)),
         };
         slot.watch = Some(Watch::new(pollable, deadline));
@@ -235,9 +226,9 @@ struct Watch {
 }
 
 impl Watch {
-    fn new(pollable: Option<&AsyncPollable>, deadline: Option<Instant>) -> Watch {
+    fn new(pollable: Option<Pollable>, deadline: Option<Instant>) -> Watch {
         Watch {
-            ready: pollable.map(AsyncPollable::wait_for),
+            ready: pollable.map(|p| AsyncPollable::new(p).wait_for()),
             deadline: deadline.map(|at| {
                 let left = at.saturating_duration_since(Instant::now());
                 Timer::after(left.into()).wait()
