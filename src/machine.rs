@@ -23,7 +23,13 @@ use crate::{CloseFrame, ConnectionState, Error, Message, Result};
 /// the receiver before it stops taking more, so that the peer feels TCP
 /// backpressure instead of the component buffering without bound. One
 /// message past the bound is kept whole.
-pub(crate) const CLOSE_DRAIN_LIMIT: usize = 1 << 20;
+///
+/// 8 MiB covers what is typically in flight when our close frame goes out
+/// (socket buffers on both sides), so a peer that stops sending when it
+/// reads our close lets the close complete even when the app reads nothing.
+/// A peer that keeps sending past it is read no further: the close then ends
+/// at its timeout unless the app reads the stream.
+pub(crate) const CLOSE_DRAIN_LIMIT: usize = 8 << 20;
 
 /// How a host call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]

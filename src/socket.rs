@@ -265,8 +265,10 @@ impl WebSocketSender {
     /// [`Error::InvalidCloseFrame`] for a code a client may not send or a reason
     /// over 123 bytes (nothing is sent then). Data messages that arrive while
     /// waiting, and the peer's close, are kept for [`WebSocketReceiver::recv`]
-    /// and the stream; when the peer does not answer, the stream ends with
-    /// `Err(Error::Timeout)`.
+    /// and the stream, up to 8 MiB: past that the close reads no further (the
+    /// peer feels TCP backpressure) until the receiver takes some, and ends
+    /// at the timeout if nobody does. When the peer does not answer, the
+    /// stream ends with `Err(Error::Timeout)`.
     ///
     /// If a close frame was already sent (by `send(Message::Close(..))`, or by
     /// a `close` that was dropped before it finished, which is safe), `close`
