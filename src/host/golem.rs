@@ -30,7 +30,7 @@ use super::gate::{Armed, Gate, Step};
 use super::golem_bindings::golem::websocket::client::{self as host, WebsocketConnection};
 use crate::machine::{Connection, Failure};
 use crate::request::MAX_TIMEOUT;
-use crate::{CloseCode, CloseFrame, Error, Message, Result};
+use crate::{CloseFrame, Error, Message, Result};
 
 /// A connection to the host, with its watch.
 pub(crate) struct HostConnection {
@@ -92,20 +92,11 @@ impl HostConnection {
 
 impl Connection for HostConnection {
     fn send(&mut self, message: Message) -> Result<(), Failure> {
-        let message = match message {
-            Message::Text(text) => host::Message::Text(text),
-            Message::Binary(data) => host::Message::Binary(data),
-            Message::Close(_) => unreachable!("the state machine sends close frames with close"),
-        };
-        self.conn.send(&message).map_err(failure)
+        send_message(&self.conn, message)
     }
 
     fn close(&mut self, frame: Option<&CloseFrame>) -> Result<(), Failure> {
-        let (code, reason) = match frame {
-            Some(frame) => (Some(u16::from(frame.code)), Some(frame.reason.as_str())),
-            None => (None, None),
-        };
-        self.conn.close(code, reason).map_err(failure)
+        send_close(&self.conn, frame)
     }
 
     fn poll_receive(
@@ -151,22 +142,7 @@ impl Connection for HostConnection {
     }
 }
 
-/// A host error as the state machine sees it. A close frame with 1005 ("no
-/// status code") is a close without a code, as on the wire.
-fn failure(err: host::Error) -> Failure {
-    match err {
-        host::Error::Closed(None) => Failure::Ended,
-        host::Error::Closed(Some(info)) => Failure::Closed(
-            (info.code != u16::from(CloseCode::Status))
-                .then(|| CloseFrame::new(info.code, info.reason)),
-        ),
-        host::Error::ConnectionFailure(m) => Failure::Error(Error::ConnectionFailed(m)),
-        host::Error::SendFailure(m) => Failure::Error(Error::SendFailed(m)),
-        host::Error::ReceiveFailure(m) => Failure::Error(Error::ReceiveFailed(m)),
-        host::Error::ProtocolError(m) => Failure::Error(Error::Protocol(m)),
-        host::Error::Other(m) => Failure::Error(Error::Other(m)),
-    }
-}
+golem_calls!(host);
 
 /// The watcher task of a connection: waits for what the slot holds, drops it
 /// the moment it fires, and wakes whoever asked. It ends then, or when the

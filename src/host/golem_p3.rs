@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use super::golem_p3_bindings::golem::websocket::client::{self as host, WebsocketConnection};
 use crate::machine::{Connection, Failure};
 use crate::request::MAX_TIMEOUT;
-use crate::{CloseCode, CloseFrame, Error, Message, ReconstructionPolicy, Result};
+use crate::{CloseFrame, Error, Message, ReconstructionPolicy, Result};
 
 type Pending<T> = Pin<Box<dyn Future<Output = T>>>;
 
@@ -55,20 +55,11 @@ impl HostConnection {
 
 impl Connection for HostConnection {
     fn send(&mut self, message: Message) -> Result<(), Failure> {
-        let message = match message {
-            Message::Text(text) => host::Message::Text(text),
-            Message::Binary(data) => host::Message::Binary(data),
-            Message::Close(_) => unreachable!("the state machine sends close frames with close"),
-        };
-        self.conn.send(&message).map_err(failure)
+        send_message(&self.conn, message)
     }
 
     fn close(&mut self, frame: Option<&CloseFrame>) -> Result<(), Failure> {
-        let (code, reason) = match frame {
-            Some(frame) => (Some(u16::from(frame.code)), Some(frame.reason.as_str())),
-            None => (None, None),
-        };
-        self.conn.close(code, reason).map_err(failure)
+        send_close(&self.conn, frame)
     }
 
     fn poll_receive(
@@ -109,23 +100,8 @@ impl Connection for HostConnection {
     }
 }
 
-/// A host error as the state machine sees it. A close frame with 1005 ("no
-/// status code") is a close without a code, as on the wire.
-fn failure(err: host::Error) -> Failure {
-    match err {
-        host::Error::Closed(None) => Failure::Ended,
-        host::Error::Closed(Some(info)) => Failure::Closed(
-            (info.code != u16::from(CloseCode::Status))
-                .then(|| CloseFrame::new(info.code, info.reason)),
-        ),
-        host::Error::ConnectionFailure(m) => Failure::Error(Error::ConnectionFailed(m)),
-        host::Error::SendFailure(m) => Failure::Error(Error::SendFailed(m)),
-        host::Error::ReceiveFailure(m) => Failure::Error(Error::ReceiveFailed(m)),
-        host::Error::ProtocolError(m) => Failure::Error(Error::Protocol(m)),
-        host::Error::Other(m) => Failure::Error(Error::Other(m)),
-        host::Error::SessionLost => Failure::Error(Error::SessionLost),
-    }
-}
+golem_calls!(host,
+    host::Error::SessionLost => Failure::Error(Error::SessionLost));
 
 /// Waits `duration` on `wasi:clocks@0.3.0` (a year at most).
 pub(crate) async fn sleep(duration: Duration) {

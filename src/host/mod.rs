@@ -15,6 +15,58 @@ compile_error!(
 #[cfg(not(any(feature = "p2", feature = "p3")))]
 compile_error!("enable feature `p2` (the default) or `p3`");
 
+/// What both golem shapes do alike over their own generated types: `send`,
+/// `close`, and the host's errors as the state machine sees them (a close
+/// frame with 1005, "no status code", is a close without a code, as on the
+/// wire). `$host` names the generated `client` module; the arms after it are
+/// the errors only that shape has.
+macro_rules! golem_calls {
+    ($host:ident $(, $pattern:pat => $failure:expr)* $(,)?) => {
+        fn send_message(
+            conn: &$host::WebsocketConnection,
+            message: crate::Message,
+        ) -> Result<(), crate::machine::Failure> {
+            let message = match message {
+                crate::Message::Text(text) => $host::Message::Text(text),
+                crate::Message::Binary(data) => $host::Message::Binary(data),
+                crate::Message::Close(_) => {
+                    unreachable!("the state machine sends close frames with close")
+                }
+            };
+            conn.send(&message).map_err(failure)
+        }
+
+        fn send_close(
+            conn: &$host::WebsocketConnection,
+            frame: Option<&crate::CloseFrame>,
+        ) -> Result<(), crate::machine::Failure> {
+            let (code, reason) = match frame {
+                Some(frame) => (Some(u16::from(frame.code)), Some(frame.reason.as_str())),
+                None => (None, None),
+            };
+            conn.close(code, reason).map_err(failure)
+        }
+
+        fn failure(err: $host::Error) -> crate::machine::Failure {
+            use crate::Error;
+            use crate::machine::Failure;
+            match err {
+                $host::Error::Closed(None) => Failure::Ended,
+                $host::Error::Closed(Some(info)) => Failure::Closed(
+                    (info.code != u16::from(crate::CloseCode::Status))
+                        .then(|| crate::CloseFrame::new(info.code, info.reason)),
+                ),
+                $host::Error::ConnectionFailure(m) => Failure::Error(Error::ConnectionFailed(m)),
+                $host::Error::SendFailure(m) => Failure::Error(Error::SendFailed(m)),
+                $host::Error::ReceiveFailure(m) => Failure::Error(Error::ReceiveFailed(m)),
+                $host::Error::ProtocolError(m) => Failure::Error(Error::Protocol(m)),
+                $host::Error::Other(m) => Failure::Error(Error::Other(m)),
+                $($pattern => $failure,)*
+            }
+        }
+    };
+}
+
 #[cfg(feature = "p2")]
 mod gate;
 #[cfg(feature = "p2")]
