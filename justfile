@@ -47,6 +47,7 @@ check: setup
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --locked --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
     cargo clippy --quiet --target wasm32-wasip2 -p wasm-websocket --no-default-features --features p3 --all-targets -- -D warnings
+    cargo clippy --quiet --locked --target wasm32-wasip2 --manifest-path examples/golem-agent/p3/Cargo.toml --target-dir target/golem-agent-p3 -- -D warnings
     just check-min-versions
 
 # The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.
