@@ -61,6 +61,7 @@ check: setup
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets --target wasm32-wasip2 -- -D warnings
     cargo fmt --check --manifest-path examples-p3/echo/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples-p3/echo/Cargo.toml --target-dir target/p3 --all-targets -- -D warnings
+    cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p3/Cargo.toml --target-dir target/golem-agent-p3 -- -D warnings
     just check-min-versions
 
 # The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.
