@@ -41,15 +41,26 @@
 //! of [`Event`]s. It is built on [`WebSocket`] alone, so it runs on every
 //! host shape; how it meets Golem's durable replay is on its page.
 //!
+//! # Host shapes
+//! The default feature `p2` binds the WASI 0.2 shape of the interface (Golem
+//! 1.5, golem-rust 2.x, the polyfill) and waits on the wstd reactor. The
+//! feature `p3` (with `default-features = false`) binds its WASI 0.3 shape
+//! (golem-rust 3.x): `receive` is an async host call, timers come from
+//! `wasi:clocks@0.3.0`, and there is no wstd. The API is the same in both.
+//! What the crate relies on from a host is written down next to the WIT
+//! (`wit/README.md`).
+//!
 //! # Limits
 //! - The interface carries text and binary messages and the close handshake;
 //!   pings and pongs are answered by the host and not visible here.
 //! - The subprotocol the server chose is not reported by the interface;
 //!   [`WebSocket::protocol`] knows it when exactly one was offered.
-//! - Connecting is one blocking host call: the component waits until the
-//!   handshake ends (the polyfill bounds it, 30 s by default).
-//! - A `WebSocket` must be used and dropped inside the wstd runtime
-//!   (`block_on`) it was made in.
+//! - `connect`, `send` and `close` are blocking host calls: the component
+//!   waits while the host does the handshake or hands over a frame (the
+//!   polyfill bounds them: 30 s by default; its `close` only queues the
+//!   frame). Receiving never blocks the component.
+//! - A `WebSocket` must be used and dropped inside the runtime it was made
+//!   in (under `p2`, the wstd `block_on`).
 
 #![warn(missing_docs, unreachable_pub)]
 
