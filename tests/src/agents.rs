@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// The agent component `target/agents/golem-agent-<generation>.wasm`
@@ -28,22 +27,5 @@ pub fn agent(generation: &str) -> PathBuf {
 }
 
 fn build(generation: &str) -> Result<(), String> {
-    let script = crate::repo_path("scripts/build-agents.sh");
-    let output = Command::new("bash")
-        .arg(&script)
-        .arg(generation)
-        .current_dir(crate::repo_root())
-        .output()
-        .map_err(|err| format!("cannot run {}: {err}", script.display()))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{} {generation} failed ({}):\n{}{}",
-            script.display(),
-            output.status,
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
+    crate::components::run_script("scripts/build-agents.sh", &[generation])
 }

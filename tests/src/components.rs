@@ -22,7 +22,7 @@ pub fn composed(name: &str) -> PathBuf {
 /// run by `scripts/build-p3.sh`.
 pub fn composed_p3(name: &str) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(problem) = BUILT.get_or_init(|| run_script("scripts/build-p3.sh")) {
+    if let Err(problem) = BUILT.get_or_init(|| run_script("scripts/build-p3.sh", &[])) {
         panic!("{problem}");
     }
     let path = crate::repo_path(&format!("target/composed/{name}.wasm"));
@@ -31,13 +31,15 @@ pub fn composed_p3(name: &str) -> PathBuf {
 }
 
 fn build() -> Result<(), String> {
-    run_script("scripts/build-components.sh")
+    run_script("scripts/build-components.sh", &[])
 }
 
-fn run_script(relative: &str) -> Result<(), String> {
+/// Runs a build script of the repository with `args`; its output on failure.
+pub(crate) fn run_script(relative: &str, args: &[&str]) -> Result<(), String> {
     let script = crate::repo_path(relative);
     let output = Command::new("bash")
         .arg(&script)
+        .args(args)
         .current_dir(crate::repo_root())
         .output()
         .map_err(|err| format!("cannot run {}: {err}", script.display()))?;
@@ -45,8 +47,9 @@ fn run_script(relative: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{} failed ({}):\n{}{}",
+            "{} {} failed ({}):\n{}{}",
             script.display(),
+            args.join(" "),
             output.status,
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
