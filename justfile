@@ -34,7 +34,7 @@ feed-demo: setup
 
 # Everything: unit tests, end-to-end tests, the agents' imports, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
-    cargo test --quiet -p wasm-websocket -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
+    cargo test --quiet -p wasm-websocket -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
@@ -54,7 +54,7 @@ check: setup
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
-    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket -p wasm-websocket-engine
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets -- -D warnings

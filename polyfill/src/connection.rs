@@ -16,12 +16,12 @@ use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
 use crate::bindings::exports::golem::websocket::client::{CloseInfo, Error, Message};
-use crate::budget::Slice;
-use crate::close_watch::{self, PeerClose};
-use crate::errors::{self, ReadFailure};
-use crate::io::{Deadline, TcpIo, Transport, ready_pollable};
-use crate::settings::{self, Settings};
-use crate::{net, target};
+use wasm_websocket_engine::budget::Slice;
+use wasm_websocket_engine::close_watch::{self, PeerClose};
+use wasm_websocket_engine::errors::{self, ReadFailure};
+use wasm_websocket_engine::io::{Deadline, TcpIo, Transport, ready_pollable};
+use wasm_websocket_engine::settings::{self, Settings};
+use wasm_websocket_engine::{net, target};
 
 /// Close code 1000, for a `close` with a reason and no code.
 const NORMAL: u16 = 1000;
@@ -103,7 +103,7 @@ impl Connection {
         #[cfg(feature = "tls")]
         let tls_config = if target.secure {
             let extra = settings.extra_roots.clone().map_err(failure)?;
-            Some(crate::tls::client_config(&extra).map_err(failure)?)
+            Some(wasm_websocket_engine::tls::client_config(&extra).map_err(failure)?)
         } else {
             None
         };
@@ -135,8 +135,9 @@ impl Connection {
         #[cfg(feature = "tls")]
         let transport = match tls_config {
             Some(config) => {
-                let mut tls = crate::tls::TlsStream::new(config, &target.host, io.clone())
-                    .map_err(failure)?;
+                let mut tls =
+                    wasm_websocket_engine::tls::TlsStream::new(config, &target.host, io.clone())
+                        .map_err(failure)?;
                 tls.handshake(&target.host, deadline).map_err(bounded)?;
                 Transport::tls(tls)
             }
@@ -399,7 +400,7 @@ impl Inner {
 
     fn start_slice(&self) {
         if let Some(io) = &self.tcp {
-            io.start_slice(Slice::new());
+            io.start_slice(Slice::default());
         }
     }
 

@@ -5,21 +5,11 @@
 //! `wac plug app.wasm --plug polyfill.wasm -o app.composed.wasm`.
 //! The contract of every function is in this crate's README.md.
 
-mod budget;
-mod close_watch;
 // The p3 build uses neither the blocking receive nor subscribe.
 #[cfg_attr(feature = "p3", allow(dead_code))]
 mod connection;
-mod errors;
 #[cfg(feature = "p3")]
 mod export_p3;
-#[cfg_attr(feature = "p3", allow(dead_code))]
-mod io;
-mod net;
-mod settings;
-mod target;
-#[cfg(feature = "tls")]
-mod tls;
 
 #[cfg(not(feature = "p3"))]
 mod bindings {

@@ -21,11 +21,11 @@ use crate::io::{Deadline, wait_for};
 /// A connected TCP socket and its streams. The streams are the socket's
 /// children: drop them first, then the socket, then the network. End it with
 /// [`TcpConnection::close`], not by dropping it.
-pub(crate) struct TcpConnection {
-    pub(crate) network: Network,
-    pub(crate) socket: TcpSocket,
-    pub(crate) input: InputStream,
-    pub(crate) output: OutputStream,
+pub struct TcpConnection {
+    pub network: Network,
+    pub socket: TcpSocket,
+    pub input: InputStream,
+    pub output: OutputStream,
 }
 
 impl TcpConnection {
@@ -39,10 +39,10 @@ impl TcpConnection {
     /// becomes closed), but a write in flight only turns into "close after this
     /// write". Such a stream, and the socket that owns it (a parent may not be
     /// dropped before its children), are parked instead of dropped: released
-    /// by a later [`sweep`] once the write ended (the peer read or reset), or
+    /// by a later `sweep` once the write ended (the peer read or reset), or
     /// when the host ends the instance, which aborts the write and closes the
     /// socket.
-    pub(crate) fn close(self) {
+    pub fn close(self) {
         let TcpConnection {
             network,
             socket,
@@ -98,7 +98,7 @@ fn sweep() {
 /// Connects to `host:port` (an IP literal or a name looked up through
 /// wasi:sockets/ip-name-lookup), trying each address in turn, each within its
 /// share of the time left.
-pub(crate) fn connect(
+pub fn connect(
     host: &str,
     ip: Option<IpAddr>,
     port: u16,

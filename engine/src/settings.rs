@@ -5,17 +5,17 @@
 use std::time::Duration;
 
 /// Extra trust anchors (PEM text) for `wss://`.
-pub(crate) const CA_PEM: &str = "WASM_WEBSOCKET_CA_PEM";
+pub const CA_PEM: &str = "WASM_WEBSOCKET_CA_PEM";
 /// A PEM file with extra trust anchors, read through a preopened directory.
-pub(crate) const CA_FILE: &str = "WASM_WEBSOCKET_CA_FILE";
+pub const CA_FILE: &str = "WASM_WEBSOCKET_CA_FILE";
 /// Bound on name lookup + TCP connect + TLS + WebSocket handshake, in ms.
-pub(crate) const CONNECT_TIMEOUT_MS: &str = "WASM_WEBSOCKET_CONNECT_TIMEOUT_MS";
+pub const CONNECT_TIMEOUT_MS: &str = "WASM_WEBSOCKET_CONNECT_TIMEOUT_MS";
 /// Bound on one `send` (or `close`) waiting for the socket to take the frame, in ms.
-pub(crate) const SEND_TIMEOUT_MS: &str = "WASM_WEBSOCKET_SEND_TIMEOUT_MS";
+pub const SEND_TIMEOUT_MS: &str = "WASM_WEBSOCKET_SEND_TIMEOUT_MS";
 /// Largest incoming message, in bytes.
-pub(crate) const MAX_MESSAGE_SIZE: &str = "WASM_WEBSOCKET_MAX_MESSAGE_SIZE";
+pub const MAX_MESSAGE_SIZE: &str = "WASM_WEBSOCKET_MAX_MESSAGE_SIZE";
 /// Largest incoming frame payload, in bytes.
-pub(crate) const MAX_FRAME_SIZE: &str = "WASM_WEBSOCKET_MAX_FRAME_SIZE";
+pub const MAX_FRAME_SIZE: &str = "WASM_WEBSOCKET_MAX_FRAME_SIZE";
 
 const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,22 +24,22 @@ const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
 
 /// Extra trust anchors given by configuration: where they came from and the PEM text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ExtraRoots {
+pub struct ExtraRoots {
     /// Human-readable origin, used in error texts (`WASM_WEBSOCKET_CA_FILE (/certs/ca.pem)`).
-    pub(crate) source: String,
+    pub source: String,
     /// The PEM text as configured (not yet parsed).
-    pub(crate) pem: String,
+    pub pem: String,
 }
 
 /// Everything one connection reads from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Settings {
-    pub(crate) connect_timeout: Duration,
-    pub(crate) send_timeout: Duration,
-    pub(crate) max_message_size: usize,
-    pub(crate) max_frame_size: usize,
+pub struct Settings {
+    pub connect_timeout: Duration,
+    pub send_timeout: Duration,
+    pub max_message_size: usize,
+    pub max_frame_size: usize,
     /// Only consulted for `wss://`; a bad CA setting fails `wss://` connects only.
-    pub(crate) extra_roots: Result<Vec<ExtraRoots>, String>,
+    pub extra_roots: Result<Vec<ExtraRoots>, String>,
 }
 
 impl Default for Settings {
@@ -56,7 +56,7 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads the settings from the process environment and file system.
-    pub(crate) fn from_env() -> Result<Settings, String> {
+    pub fn from_env() -> Result<Settings, String> {
         Settings::parse(
             |name| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned()),
             |path| std::fs::read(path),
@@ -67,7 +67,7 @@ impl Settings {
     ///
     /// A bad numeric value is an error naming the variable. CA problems are kept
     /// in `extra_roots` so that they fail `wss://` connects only.
-    pub(crate) fn parse(
+    pub fn parse(
         var: impl Fn(&str) -> Option<String>,
         read_file: impl Fn(&str) -> std::io::Result<Vec<u8>>,
     ) -> Result<Settings, String> {

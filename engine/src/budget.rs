@@ -9,53 +9,55 @@
 /// Control frames (pings, pongs) one receive call answers before it returns.
 /// A peer that floods pings is answered in slices of this many frames; each
 /// slice takes about a millisecond (about 2 µs per ping under wasmtime 48).
-pub(crate) const CONTROL_FRAMES_PER_SLICE: u32 = 1024;
+pub const CONTROL_FRAMES_PER_SLICE: u32 = 1024;
 
 /// Bytes one receive call reads from the socket before it returns. 4 MiB is a
 /// few milliseconds of copying; a larger message is read over several calls.
-pub(crate) const BYTES_PER_SLICE: usize = 4 << 20;
+pub const BYTES_PER_SLICE: usize = 4 << 20;
 
 /// What one receive call may still do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Slice {
+pub struct Slice {
     frames: u32,
     bytes: usize,
 }
 
-impl Slice {
+impl Default for Slice {
     /// A fresh slice: [`CONTROL_FRAMES_PER_SLICE`] frames, [`BYTES_PER_SLICE`] bytes.
-    pub(crate) fn new() -> Slice {
+    fn default() -> Slice {
         Slice::of(CONTROL_FRAMES_PER_SLICE, BYTES_PER_SLICE)
     }
+}
 
+impl Slice {
     /// A slice of `frames` control frames and `bytes` bytes.
-    pub(crate) fn of(frames: u32, bytes: usize) -> Slice {
+    pub fn of(frames: u32, bytes: usize) -> Slice {
         Slice { frames, bytes }
     }
 
     /// No limit: for the handshake, which the connect bound limits.
-    pub(crate) fn unlimited() -> Slice {
+    pub fn unlimited() -> Slice {
         Slice::of(u32::MAX, usize::MAX)
     }
 
     /// Counts one control frame; `false` once the slice has none left.
-    pub(crate) fn take_frame(&mut self) -> bool {
+    pub fn take_frame(&mut self) -> bool {
         self.frames = self.frames.saturating_sub(1);
         self.frames > 0
     }
 
     /// How many of `want` bytes may be read now (0 when the slice is spent).
-    pub(crate) fn allow_bytes(&self, want: usize) -> usize {
+    pub fn allow_bytes(&self, want: usize) -> usize {
         want.min(self.bytes)
     }
 
     /// Counts `n` bytes read.
-    pub(crate) fn took_bytes(&mut self, n: usize) {
+    pub fn took_bytes(&mut self, n: usize) {
         self.bytes = self.bytes.saturating_sub(n);
     }
 
     /// Whether the slice is spent (no frame or no byte left).
-    pub(crate) fn spent(&self) -> bool {
+    pub fn spent(&self) -> bool {
         self.frames == 0 || self.bytes == 0
     }
 }
@@ -65,7 +67,7 @@ impl Slice {
 /// tried yet (this one included); the last address gets all that is left. An
 /// attempt that fails early (refused) leaves its unused share to the next ones,
 /// so a black-holed first address costs the others only its share.
-pub(crate) fn attempt_deadline(now: u64, deadline: u64, left: usize) -> u64 {
+pub fn attempt_deadline(now: u64, deadline: u64, left: usize) -> u64 {
     let remaining = deadline.saturating_sub(now);
     let share = remaining / u64::try_from(left.max(1)).unwrap_or(u64::MAX);
     now.saturating_add(share).min(deadline)
@@ -101,7 +103,7 @@ mod tests {
 
     #[test]
     fn the_default_slice_is_small_and_the_unlimited_one_is_not() {
-        let slice = Slice::new();
+        let slice = Slice::default();
         assert_eq!(slice.allow_bytes(usize::MAX), BYTES_PER_SLICE);
         assert!(!slice.spent());
         let mut slice = Slice::unlimited();

@@ -14,7 +14,7 @@ use tungstenite::protocol::frame::coding::CloseCode;
 
 /// Follows the server's byte stream: the HTTP response head, then frames.
 #[derive(Debug, Default)]
-pub(crate) struct CloseWatch {
+pub struct CloseWatch {
     state: State,
     /// The payload of the last whole close frame.
     last_close: Option<Vec<u8>>,
@@ -49,7 +49,7 @@ const OPCODE_CLOSE: u8 = 0x8;
 
 impl CloseWatch {
     /// Sees `data`, the next bytes read from the server.
-    pub(crate) fn feed(&mut self, mut data: &[u8]) {
+    pub fn feed(&mut self, mut data: &[u8]) {
         while !data.is_empty() {
             match &mut self.state {
                 State::Http { matched } => {
@@ -114,7 +114,7 @@ impl CloseWatch {
     }
 
     /// The payload of the last close frame seen, taken.
-    pub(crate) fn take_close(&mut self) -> Option<Vec<u8>> {
+    pub fn take_close(&mut self) -> Option<Vec<u8>> {
         self.last_close.take()
     }
 }
@@ -166,7 +166,7 @@ fn payload(header: &[u8]) -> State {
 
 /// What the peer's close frame means for the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum PeerClose {
+pub enum PeerClose {
     /// `closed(some(close-info))` with this code and reason; 1005 and an
     /// empty reason for a frame without a code.
     Closed { code: u16, reason: String },
@@ -176,12 +176,12 @@ pub(crate) enum PeerClose {
 }
 
 /// Status code reported for a close frame without a code (RFC 6455 7.1.5).
-pub(crate) const NO_STATUS: u16 = 1005;
+pub const NO_STATUS: u16 = 1005;
 
 /// The peer's close: from the payload seen on the wire (`wire`), and the frame
 /// tungstenite handed up (`frame`), which is the same unless the wire's code
 /// may not be sent.
-pub(crate) fn peer_close(wire: Option<&[u8]>, frame: Option<&CloseFrame>) -> PeerClose {
+pub fn peer_close(wire: Option<&[u8]>, frame: Option<&CloseFrame>) -> PeerClose {
     if let Some([high, low, ..]) = wire {
         let code = u16::from_be_bytes([*high, *low]);
         if !CloseCode::from(code).is_allowed() {

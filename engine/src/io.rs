@@ -19,11 +19,11 @@ use crate::close_watch::CloseWatch;
 use crate::net::TcpConnection;
 
 /// A point on the monotonic clock (nanoseconds).
-pub(crate) type Instant = monotonic_clock::Instant;
+pub type Instant = monotonic_clock::Instant;
 
 /// When a wait gives up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Deadline {
+pub enum Deadline {
     /// Do not wait at all.
     Now,
     /// Wait until this instant.
@@ -34,7 +34,7 @@ pub(crate) enum Deadline {
 
 impl Deadline {
     /// `ms` milliseconds from now.
-    pub(crate) fn after_ms(ms: u64) -> Deadline {
+    pub fn after_ms(ms: u64) -> Deadline {
         if ms == 0 {
             return Deadline::Now;
         }
@@ -42,12 +42,12 @@ impl Deadline {
     }
 
     /// `d` from now.
-    pub(crate) fn after(d: std::time::Duration) -> Deadline {
+    pub fn after(d: std::time::Duration) -> Deadline {
         Deadline::after_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
     /// Whether the deadline has passed.
-    pub(crate) fn passed(self) -> bool {
+    pub fn passed(self) -> bool {
         match self {
             Deadline::Now => true,
             Deadline::At(t) => monotonic_clock::now() >= t,
@@ -57,12 +57,12 @@ impl Deadline {
 }
 
 /// A pollable that is ready at once.
-pub(crate) fn ready_pollable() -> Pollable {
+pub fn ready_pollable() -> Pollable {
     monotonic_clock::subscribe_duration(0)
 }
 
 /// Blocks until `pollable` is ready or the deadline passes; `true` when ready.
-pub(crate) fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
+pub fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
     match deadline {
         Deadline::Now => pollable.ready(),
         Deadline::Never => {
@@ -81,7 +81,7 @@ pub(crate) fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
 /// stream that tungstenite drives and the connection, which waits on and
 /// subscribes to them. Dropping it closes the connection without waiting for
 /// the peer ([`TcpConnection::close`]).
-pub(crate) struct TcpIo {
+pub struct TcpIo {
     /// Taken out only by `Drop`.
     tcp: ManuallyDrop<TcpConnection>,
     /// Bytes accepted by `write` and not yet taken by the output stream: the
@@ -106,7 +106,7 @@ pub(crate) struct TcpIo {
 /// pushes those first and, while the stream does not take them all, takes
 /// nothing (`WouldBlock`). So it holds at most the largest single buffer
 /// tungstenite writes, which is one frame the app sends, or the few control
-/// frames tungstenite's write buffer holds (`CONTROL_ROOM` in connection.rs).
+/// frames tungstenite's write buffer holds (`CONTROL_ROOM` in the polyfill's connection.rs).
 /// What a peer sends never grows it: a peer that floods pings and never reads
 /// finds the queue full, tungstenite keeps one pong and drops the others.
 #[derive(Default)]
@@ -162,7 +162,7 @@ impl Pending {
 }
 
 impl TcpIo {
-    pub(crate) fn new(tcp: TcpConnection) -> TcpIo {
+    pub fn new(tcp: TcpConnection) -> TcpIo {
         TcpIo {
             tcp: ManuallyDrop::new(tcp),
             pending: RefCell::new(Pending::default()),
@@ -175,24 +175,24 @@ impl TcpIo {
     }
 
     /// The input stream's pollable: ready when bytes (or the end) arrived.
-    pub(crate) fn subscribe_input(&self) -> Pollable {
+    pub fn subscribe_input(&self) -> Pollable {
         self.tcp.input.subscribe()
     }
 
     /// Shuts the socket down in both directions (bytes not yet handed to the
     /// host are dropped); later reads see the end, later writes fail.
-    pub(crate) fn shutdown(&self) {
+    pub fn shutdown(&self) {
         let _ = self.tcp.socket.shutdown(ShutdownType::Both);
     }
 
     /// Whether the input stream ended.
-    pub(crate) fn at_eof(&self) -> bool {
+    pub fn at_eof(&self) -> bool {
         self.eof.get()
     }
 
     /// Waits until the direction(s) that last returned `WouldBlock` can make
     /// progress, or the deadline passes. `true` when a stream is ready.
-    pub(crate) fn wait(&self, deadline: Deadline) -> bool {
+    pub fn wait(&self, deadline: Deadline) -> bool {
         let want_write = self.want_write.replace(false);
         let want_read = self.want_read.replace(false) || !want_write;
         if deadline == Deadline::Now {
@@ -215,12 +215,12 @@ impl TcpIo {
 
     /// Starts a new slice of reading: reads beyond it are `WouldBlock` until
     /// the next one (see [`Slice`]).
-    pub(crate) fn start_slice(&self, slice: Slice) {
+    pub fn start_slice(&self, slice: Slice) {
         self.slice.set(slice);
     }
 
     /// Counts one control frame against the slice; `false` once it is spent.
-    pub(crate) fn take_frame(&self) -> bool {
+    pub fn take_frame(&self) -> bool {
         let mut slice = self.slice.get();
         let more = slice.take_frame();
         self.slice.set(slice);
@@ -229,14 +229,14 @@ impl TcpIo {
 
     /// Whether the current slice is spent (a `WouldBlock` then means "come
     /// back", not "nothing arrived").
-    pub(crate) fn slice_spent(&self) -> bool {
+    pub fn slice_spent(&self) -> bool {
         self.slice.get().spent()
     }
 
     /// Reads and discards what has already arrived, at most `limit` bytes,
     /// never waiting (used when dropping, so that the socket is not closed
     /// with unread data, which makes the kernel reset the connection).
-    pub(crate) fn discard_arrived(&self, limit: usize) {
+    pub fn discard_arrived(&self, limit: usize) {
         self.start_slice(Slice::of(u32::MAX, limit));
         let mut sink = [0u8; 16 * 1024];
         let mut me = self;
@@ -341,7 +341,7 @@ impl Read for &TcpIo {
 
 impl Write for &TcpIo {
     /// Takes all of `buf` when no earlier bytes wait for room, else none
-    /// (`WouldBlock`): see [`Pending`]. [`flush`](Write::flush) (or a later
+    /// (`WouldBlock`): see `Pending`. [`flush`](Write::flush) (or a later
     /// write) pushes out what the stream did not take at once. Never `Ok(0)`
     /// for a non-empty buffer.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
@@ -366,9 +366,9 @@ impl Write for &TcpIo {
 
 /// The byte stream tungstenite runs on: plain TCP or TLS over TCP, and the
 /// [`CloseWatch`] that sees every byte read from it.
-pub(crate) struct Transport {
+pub struct Transport {
     stream: Stream,
-    pub(crate) close_watch: CloseWatch,
+    pub close_watch: CloseWatch,
 }
 
 enum Stream {
@@ -378,12 +378,12 @@ enum Stream {
 }
 
 impl Transport {
-    pub(crate) fn plain(tcp: std::rc::Rc<TcpIo>) -> Transport {
+    pub fn plain(tcp: std::rc::Rc<TcpIo>) -> Transport {
         Transport::new(Stream::Plain(tcp))
     }
 
     #[cfg(feature = "tls")]
-    pub(crate) fn tls(tls: crate::tls::TlsStream) -> Transport {
+    pub fn tls(tls: crate::tls::TlsStream) -> Transport {
         Transport::new(Stream::Tls(Box::new(tls)))
     }
 
@@ -395,7 +395,7 @@ impl Transport {
     }
 
     /// Best-effort goodbye below the WebSocket layer (TLS close_notify).
-    pub(crate) fn shutdown(&mut self) {
+    pub fn shutdown(&mut self) {
         match &mut self.stream {
             Stream::Plain(_) => {}
             #[cfg(feature = "tls")]

@@ -14,7 +14,7 @@ use crate::io::{Deadline, TcpIo};
 use crate::settings::ExtraRoots;
 
 /// The rustls client configuration for these extra roots.
-pub(crate) fn client_config(extra: &[ExtraRoots]) -> Result<Arc<ClientConfig>, String> {
+pub fn client_config(extra: &[ExtraRoots]) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
@@ -57,13 +57,13 @@ fn add_pem_roots(roots: &mut RootCertStore, source: &ExtraRoots) -> Result<(), S
 }
 
 /// The name the certificate must be valid for: the URL's host name or IP address.
-pub(crate) fn server_name(host: &str) -> Result<ServerName<'static>, String> {
+pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
     ServerName::try_from(host.to_string())
         .map_err(|_| format!("{host:?} is not a valid TLS server name"))
 }
 
 /// A readable `connection-failure` text for a failed TLS handshake.
-pub(crate) fn describe(err: &rustls::Error, host: &str) -> String {
+pub fn describe(err: &rustls::Error, host: &str) -> String {
     let what = match err {
         rustls::Error::InvalidCertificate(cert) => match cert {
             CertificateError::UnknownIssuer => {
@@ -113,24 +113,20 @@ fn handshake_failure(err: &io::Error, host: &str) -> String {
 }
 
 /// TLS over the TCP streams, with the same `WouldBlock` contract as [`TcpIo`].
-pub(crate) struct TlsStream {
+pub struct TlsStream {
     conn: ClientConnection,
     tcp: Rc<TcpIo>,
 }
 
 impl TlsStream {
-    pub(crate) fn new(
-        config: Arc<ClientConfig>,
-        host: &str,
-        tcp: Rc<TcpIo>,
-    ) -> Result<TlsStream, String> {
+    pub fn new(config: Arc<ClientConfig>, host: &str, tcp: Rc<TcpIo>) -> Result<TlsStream, String> {
         let conn = ClientConnection::new(config, server_name(host)?)
             .map_err(|e| format!("TLS setup failed: {e}"))?;
         Ok(TlsStream { conn, tcp })
     }
 
     /// Runs the TLS handshake to completion, bounded by the deadline.
-    pub(crate) fn handshake(&mut self, host: &str, deadline: Deadline) -> Result<(), String> {
+    pub fn handshake(&mut self, host: &str, deadline: Deadline) -> Result<(), String> {
         while self.conn.is_handshaking() {
             match self.pump() {
                 Ok(true) => {}
@@ -187,7 +183,7 @@ impl TlsStream {
     }
 
     /// Queues and tries to send a close_notify alert (best effort, no waiting).
-    pub(crate) fn send_close_notify(&mut self) {
+    pub fn send_close_notify(&mut self) {
         self.conn.send_close_notify();
         let _ = self.write_tls_all();
         let _ = (&*self.tcp).flush();

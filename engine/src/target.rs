@@ -9,25 +9,25 @@ use tungstenite::http::{HeaderName, HeaderValue, Uri};
 
 /// A parsed `ws://` or `wss://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Target {
+pub struct Target {
     /// `wss://`.
-    pub(crate) secure: bool,
+    pub secure: bool,
     /// Host name or IP literal, without IPv6 brackets.
-    pub(crate) host: String,
-    pub(crate) port: u16,
+    pub host: String,
+    pub port: u16,
     /// The URL as the handshake request uses it.
-    pub(crate) uri: Uri,
+    pub uri: Uri,
 }
 
 impl Target {
     /// The host as an IP address, when the URL names one.
-    pub(crate) fn ip(&self) -> Option<IpAddr> {
+    pub fn ip(&self) -> Option<IpAddr> {
         self.host.parse().ok()
     }
 }
 
 /// Parses a WebSocket URL.
-pub(crate) fn parse(url: &str) -> Result<Target, String> {
+pub fn parse(url: &str) -> Result<Target, String> {
     if url.contains('#') {
         return Err(format!(
             "invalid URL {url:?}: a WebSocket URL has no fragment"
@@ -91,7 +91,7 @@ const HANDSHAKE_HEADERS: [&str; 8] = [
 
 /// Builds the opening-handshake request: tungstenite's standard headers plus the
 /// caller's (a `Sec-WebSocket-Protocol` header offers subprotocols).
-pub(crate) fn request(target: &Target, headers: &[(String, String)]) -> Result<Request, String> {
+pub fn request(target: &Target, headers: &[(String, String)]) -> Result<Request, String> {
     let mut request = target
         .uri
         .clone()

@@ -7,7 +7,7 @@ use tungstenite::error::{CapacityError, Error, ProtocolError, SubProtocolError};
 
 /// What a failed read means for the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ReadFailure {
+pub enum ReadFailure {
     /// The peer violated the protocol: send a close frame with `code`, then report
     /// `protocol-error(text)`; the connection is over.
     Violation { code: u16, text: String },
@@ -21,15 +21,15 @@ pub(crate) enum ReadFailure {
 }
 
 /// Close code 1002: protocol error.
-pub(crate) const PROTOCOL: u16 = 1002;
+pub const PROTOCOL: u16 = 1002;
 /// Close code 1007: invalid payload data (not UTF-8).
-pub(crate) const INVALID_PAYLOAD: u16 = 1007;
+pub const INVALID_PAYLOAD: u16 = 1007;
 /// Close code 1009: message too big.
-pub(crate) const TOO_BIG: u16 = 1009;
+pub const TOO_BIG: u16 = 1009;
 
 /// Classifies an error from `WebSocket::read` (never `WouldBlock`; the caller
 /// handles that).
-pub(crate) fn classify_read(err: &Error) -> ReadFailure {
+pub fn classify_read(err: &Error) -> ReadFailure {
     match err {
         Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
             ReadFailure::Violation {
@@ -76,7 +76,7 @@ fn protocol_text(p: &ProtocolError) -> String {
 }
 
 /// The `connection-failure` text for an error during the opening handshake.
-pub(crate) fn handshake_text(err: &Error) -> String {
+pub fn handshake_text(err: &Error) -> String {
     match err {
         Error::Http(response) => {
             let status = response.status();

@@ -1,0 +1,17 @@
+//! The protocol engine of wasm-websocket: RFC 6455 by tungstenite over the
+//! non-blocking `wasi:sockets` TCP streams, `wss://` by rustls, each wait a
+//! pollable with a deadline. The polyfill component exports
+//! `golem:websocket/client@1.5.0` on top of it.
+//!
+//! Everything that decides (URL and settings parsing, error classification,
+//! the close-frame watch, work budgets) is pure and unit-tested on the host.
+
+pub mod budget;
+pub mod close_watch;
+pub mod errors;
+pub mod io;
+pub mod net;
+pub mod settings;
+pub mod target;
+#[cfg(feature = "tls")]
+pub mod tls;
