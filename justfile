@@ -24,7 +24,7 @@ build: setup
 demo url="": setup
     bash scripts/demo.sh {{ url }}
 
-# The Golem agent example built with golem-rust 2.x into target/agents/; `just build-agents p3` builds the golem-rust 3.x one (needs >23 GiB of RAM). Apart from `build`, so `demo` does not wait for it.
+# The Golem agent example built with golem-rust 2.x and 3.x into target/agents/ (`just build-agents p2` for the quick one; golem-rust 3.0.2 takes about half an hour). Apart from `build`, so `demo` does not wait for it.
 build-agents *generations: setup
     bash scripts/build-agents.sh {{ generations }}
 
@@ -47,7 +47,7 @@ autobahn: build
 bench *args: build
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
 
-# Pinned versions named alike everywhere, formatting, clippy on both targets (and the p3 feature), and docs, all warnings denied.
+# Pinned versions named alike everywhere, formatting, clippy on both targets (and the p3 feature; the Golem agent source once, with golem-rust 2.x: `just test` builds the same file with 3.x), and docs, all warnings denied.
 check: setup
     bash scripts/check-versions.sh
     cargo fmt --all --check
@@ -61,7 +61,6 @@ check: setup
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets --target wasm32-wasip2 -- -D warnings
     cargo fmt --check --manifest-path examples-p3/echo/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples-p3/echo/Cargo.toml --target-dir target/p3 --all-targets -- -D warnings
-    cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p3/Cargo.toml --target-dir target/golem-agent-p3 -- -D warnings
     just check-min-versions
 
 # The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.
