@@ -232,9 +232,12 @@ impl<C: Connection> Core<C> {
     }
 
     /// Sends a message; `Message::Close` starts the close handshake.
-    pub(crate) fn send(&mut self, message: Message, now: Instant) -> Result<()> {
+    ///
+    /// `now` reads the clock; it is called only for a close (each clock read
+    /// is a host call).
+    pub(crate) fn send(&mut self, message: Message, now: impl Fn() -> Instant) -> Result<()> {
         if let Message::Close(frame) = message {
-            return self.start_close(frame, now);
+            return self.start_close(frame, now());
         }
         match (&self.state, &mut self.conn) {
             (State::Open, Some(conn)) => conn.send(message).map_err(Error::from),
@@ -283,10 +286,11 @@ impl<C: Connection> Core<C> {
     }
 
     /// The receiver's poll: the next message, `Some(Err)` once for how the
-    /// connection ended if not by a close frame, then `None`.
+    /// connection ended if not by a close frame, then `None`. `now` reads
+    /// the clock, only while a close deadline runs.
     pub(crate) fn poll_recv(
         &mut self,
-        now: Instant,
+        now: impl Fn() -> Instant,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Message>>> {
         loop {
@@ -298,7 +302,7 @@ impl<C: Connection> Core<C> {
                 self.waiters.clear(Half::Reader);
                 return Poll::Ready(None);
             }
-            if self.check_deadline(now) {
+            if self.check_deadline(&now) {
                 continue;
             }
             self.waiters.set(Half::Reader, cx.waker());
@@ -315,14 +319,18 @@ impl<C: Connection> Core<C> {
     /// A closer's poll: takes messages off the connection for the receiver
     /// (up to [`CLOSE_DRAIN_LIMIT`]) until the peer's close arrives, the
     /// connection ends or the deadline passes.
-    pub(crate) fn poll_closed(&mut self, now: Instant, cx: &mut Context<'_>) -> Poll<Result<()>> {
+    pub(crate) fn poll_closed(
+        &mut self,
+        now: impl Fn() -> Instant,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<()>> {
         loop {
             let deadline = match self.state {
                 State::Closing { deadline } => deadline,
                 State::Ended(Ending::TimedOut) => return self.closer_done(Err(Error::Timeout)),
                 State::Open | State::Ended(_) => return self.closer_done(Ok(())),
             };
-            if self.check_deadline(now) {
+            if self.check_deadline(&now) {
                 continue;
             }
             self.waiters.set(Half::Closer, cx.waker());
@@ -393,12 +401,13 @@ impl<C: Connection> Core<C> {
     }
 
     /// Ends a close whose deadline passed, if it did; the receiver's last
-    /// item says so. True when it ended the connection.
-    fn check_deadline(&mut self, now: Instant) -> bool {
+    /// item says so. True when it ended the connection. The clock is read
+    /// only while a close deadline runs.
+    fn check_deadline(&mut self, now: &impl Fn() -> Instant) -> bool {
         let State::Closing { deadline } = self.state else {
             return false;
         };
-        if now < deadline {
+        if now() < deadline {
             return false;
         }
         self.deliver(Err(Error::Timeout));

@@ -75,11 +75,13 @@ struct Shared {
 
 impl Shared {
     /// Runs `f` on the state machine, then wakes whoever its transitions
-    /// named, after the borrow is released.
-    fn with<R>(&self, f: impl FnOnce(&mut Core<HostConnection>, Instant) -> R) -> R {
+    /// named, after the borrow is released. `f` gets the clock to read, which
+    /// the state machine does only when a close deadline is involved: a
+    /// clock read is a host call, and most sends and receives need none.
+    fn with<R>(&self, f: impl FnOnce(&mut Core<HostConnection>, fn() -> Instant) -> R) -> R {
         let (result, wake) = {
             let mut core = self.core.borrow_mut();
-            let result = f(&mut core, Instant::now());
+            let result = f(&mut core, Instant::now);
             (result, core.take_wake())
         };
         if let Some(waker) = wake {
@@ -279,7 +281,7 @@ impl WebSocketSender {
             if core.is_closing() {
                 Ok(())
             } else {
-                core.start_close(frame, now)
+                core.start_close(frame, now())
             }
         })?;
         poll_fn(|cx| self.poll_closed(cx)).await
@@ -412,7 +414,7 @@ impl Sink<Message> for WebSocketSender {
         let this = self.get_mut();
         if this.state() == ConnectionState::Open {
             this.shared.with(|core, now| {
-                core.start_close(Some(CloseFrame::new(CloseCode::Normal, "")), now)
+                core.start_close(Some(CloseFrame::new(CloseCode::Normal, "")), now())
             })?;
         }
         this.poll_closed(cx)

@@ -65,6 +65,12 @@ pub(crate) enum Start {
     Compiled,
     /// Precompiled by `wasmtime compile` (`--allow-precompiled`).
     Precompiled,
+    /// From the compilation cache, with wasmtime's component-model
+    /// concurrency support (and so WASIp3) off: `-W concurrency-support=n
+    /// -Sp3=n`. The components need neither; the figure shows what that
+    /// support costs on every host call (see "Where the time goes" in the
+    /// README).
+    CachedWithoutConcurrency,
 }
 
 /// A workload and the figures it yields.
@@ -158,6 +164,21 @@ pub(crate) fn cases(options: Options) -> Vec<Case> {
             start: Start::Cached,
         });
     }
+    // The same pipelined 16 B workload without wasmtime's concurrency
+    // support: no goal, a measure of the runtime's share.
+    cases.push(Case {
+        title: "pipelined (64 in flight) 16 B, -W concurrency-support=n".into(),
+        workload: Workload::Pipelined {
+            size: 16,
+            count: options.count(100_000, 500),
+            window: 64,
+        },
+        measures: vec![
+            measure("msg/s", "msg/s", messages_per_second),
+            measure("CPU per message", "us", cpu_per_message),
+        ],
+        start: Start::CachedWithoutConcurrency,
+    });
     cases.push(Case {
         title: "round trip 16 B".into(),
         workload: Workload::Latency {
@@ -294,6 +315,22 @@ mod tests {
             .map(|case| case.start)
             .collect();
         assert_eq!(starts, [Start::Compiled, Start::Cached, Start::Precompiled]);
+        let without: Vec<&str> = cases
+            .iter()
+            .filter(|case| case.start == Start::CachedWithoutConcurrency)
+            .map(|case| case.title.as_str())
+            .collect();
+        assert_eq!(
+            without,
+            ["pipelined (64 in flight) 16 B, -W concurrency-support=n"]
+        );
+        assert!(
+            cases
+                .iter()
+                .filter(|case| case.start == Start::CachedWithoutConcurrency)
+                .all(|case| case.measures.iter().all(|m| m.goal.is_none())),
+            "a measure of the runtime, not a floor"
+        );
     }
 
     #[test]

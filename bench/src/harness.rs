@@ -106,6 +106,18 @@ fn run(options: Options) -> Result<bool, String> {
             format!("cache-config={}", cache_config.display()),
         ],
     );
+    let cached_without_concurrency = Client::component(
+        &component_wasm,
+        &[
+            "-C".into(),
+            "cache=y".into(),
+            "-C".into(),
+            format!("cache-config={}", cache_config.display()),
+            "-W".into(),
+            "concurrency-support=n".into(),
+            "-Sp3=n".into(),
+        ],
+    );
     let compiled = Client::component(&component_wasm, &["-C".into(), "cache=n".into()]);
     let precompiled = Client::component(&cwasm, &["--allow-precompiled".into()]);
     let server = EchoServer::start().map_err(|e| format!("cannot start the echo server: {e}"))?;
@@ -114,7 +126,7 @@ fn run(options: Options) -> Result<bool, String> {
 
     // Load the programs once, so that no repetition pays for a cold start
     // (the compilation cache, the page cache).
-    for client in [&native, &cached, &precompiled] {
+    for client in [&native, &cached, &cached_without_concurrency, &precompiled] {
         client.run(&Workload::FirstEcho, &url)?;
     }
 
@@ -136,6 +148,7 @@ fn run(options: Options) -> Result<bool, String> {
                 Start::Cached => &cached,
                 Start::Compiled => &compiled,
                 Start::Precompiled => &precompiled,
+                Start::CachedWithoutConcurrency => &cached_without_concurrency,
             };
             let runs = [component, &native].map(|client| client.run(&case.workload, &url));
             for measure in &case.measures {

@@ -87,6 +87,10 @@ struct Inner {
     /// The last receive stopped at the end of its slice with more to read:
     /// `subscribe` is ready at once.
     more: bool,
+    /// The last receive read everything that had arrived and found no
+    /// whole message: `subscribe` waits on the input stream without
+    /// reading again (its pollable is ready at once if bytes arrived since).
+    drained: bool,
 }
 
 fn failure(text: String) -> Error {
@@ -186,6 +190,7 @@ impl Connection {
                 send_broken: None,
                 unflushed: false,
                 more: false,
+                drained: false,
             }),
         })
     }
@@ -266,7 +271,14 @@ impl Connection {
         if inner.stash.is_some() || inner.ended.is_some() {
             return ready_pollable();
         }
-        match inner.next_message(Deadline::Now) {
+        // A receive that just found nothing need not be repeated: one read
+        // fewer per wait.
+        let next = if inner.drained {
+            Ok(None)
+        } else {
+            inner.next_message(Deadline::Now)
+        };
+        match next {
             // More to read: come back after a pause (see SLICE_PAUSE).
             Ok(None) if inner.more => monotonic_clock::subscribe_duration(SLICE_PAUSE),
             Ok(None) => {
@@ -354,6 +366,7 @@ impl Inner {
     /// after each slice.
     fn next_message(&mut self, mut deadline: Deadline) -> Result<Option<Message>, Error> {
         self.more = false;
+        self.drained = false;
         if let Some(stashed) = self.stash.take() {
             return stashed.map(Some);
         }
@@ -375,6 +388,7 @@ impl Inner {
                         true
                     } else {
                         if deadline == Deadline::Now {
+                            self.drained = true;
                             return Ok(None);
                         }
                         let ready = self.tcp.as_ref().is_some_and(|io| io.wait(deadline));

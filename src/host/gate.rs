@@ -246,7 +246,7 @@ mod tests {
             match event {
                 Event::Poll => {
                     if let Poll::Ready(Some(item)) =
-                        core.poll_recv(now, &mut Context::from_waker(&waker))
+                        core.poll_recv(|| now, &mut Context::from_waker(&waker))
                     {
                         received.push(
                             item.and_then(Message::into_text)
@@ -259,7 +259,7 @@ mod tests {
                         model.gate.fired();
                     }
                 }),
-                Event::Send => core.send(Message::text("out"), now).unwrap(),
+                Event::Send => core.send(Message::text("out"), || now).unwrap(),
             }
             if let Some(wakeup) = core.take_wake() {
                 wakeup.wake();

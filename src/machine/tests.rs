@@ -125,13 +125,13 @@ fn settle(core: &mut Core<Scripted>) {
 }
 
 fn recv(core: &mut Core<Scripted>, now: Instant, waker: &Waker) -> Poll<Option<Result<Message>>> {
-    let poll = core.poll_recv(now, &mut Context::from_waker(waker));
+    let poll = core.poll_recv(|| now, &mut Context::from_waker(waker));
     settle(core);
     poll
 }
 
 fn closed(core: &mut Core<Scripted>, now: Instant, waker: &Waker) -> Poll<Result<()>> {
-    let poll = core.poll_closed(now, &mut Context::from_waker(waker));
+    let poll = core.poll_closed(|| now, &mut Context::from_waker(waker));
     settle(core);
     poll
 }
@@ -198,7 +198,7 @@ fn the_peer_closes_first_then_our_close_is_ok_without_a_frame() {
     assert_eq!(closed(&mut core, now, &waker), Poll::Ready(Ok(())));
     assert_eq!(host.calls(), vec![], "nothing more reaches the host");
     assert_eq!(
-        core.send(Message::text("x"), now),
+        core.send(Message::text("x"), || now),
         Err(Error::AlreadyClosed)
     );
 }
@@ -216,7 +216,7 @@ fn our_close_first_keeps_what_arrives_for_the_receiver() {
     let deadline = now + TIMEOUT;
     assert_eq!(host.calls(), vec![Call::Close(Some(frame))]);
     assert_eq!(
-        core.send(Message::text("late"), now),
+        core.send(Message::text("late"), || now),
         Err(Error::AlreadyClosed),
         "nothing is sent after our close frame"
     );
@@ -414,13 +414,16 @@ fn send_failures_leave_the_connection_as_it_was() {
         .sends
         .push_back(Err(Failure::Error(Error::SendFailed("full".into()))));
     assert_eq!(
-        core.send(Message::text("a"), now),
+        core.send(Message::text("a"), || now),
         Err(Error::SendFailed("full".into()))
     );
     assert_eq!(core.state(), ConnectionState::Open);
     host.0.borrow_mut().sends.push_back(Err(Failure::Ended));
-    assert_eq!(core.send(Message::text("b"), now), Err(Error::Closed(None)));
-    assert_eq!(core.send(Message::text("c"), now), Ok(()));
+    assert_eq!(
+        core.send(Message::text("b"), || now),
+        Err(Error::Closed(None))
+    );
+    assert_eq!(core.send(Message::text("c"), || now), Ok(()));
 }
 
 #[test]
@@ -461,7 +464,7 @@ fn a_frame_a_client_may_not_send_is_refused_before_the_host() {
         Err(Error::InvalidCloseFrame(_))
     ));
     assert!(matches!(
-        core.send(Message::Close(Some(bad)), now),
+        core.send(Message::Close(Some(bad)), || now),
         Err(Error::InvalidCloseFrame(_))
     ));
     assert_eq!(host.calls(), vec![]);
@@ -480,7 +483,7 @@ fn receive_errors_end_the_connection_in_each_state() {
     );
     assert_eq!(recv(&mut core, now, &waker), Poll::Ready(None));
     assert_eq!(
-        core.send(Message::text("x"), now),
+        core.send(Message::text("x"), || now),
         Err(Error::AlreadyClosed)
     );
 
