@@ -17,3 +17,6 @@ pub mod settings;
 pub mod target;
 #[cfg(feature = "tls")]
 pub mod tls;
+
+/// The tungstenite this engine runs, for the types its users name.
+pub use tungstenite;

@@ -54,7 +54,9 @@ struct WatchSlot {
 }
 
 impl HostConnection {
-    /// Opens a connection: one blocking host call.
+    /// Opens a connection: one blocking host call. (Under `sockets`,
+    /// clients connect through the engine instead.)
+    #[cfg_attr(feature = "sockets", allow(dead_code))]
     pub(crate) fn connect(url: &str, headers: Option<&[(String, String)]>) -> Result<Self> {
         let conn =
             WebsocketConnection::connect(url, headers).map_err(|err| Error::from(failure(err)))?;

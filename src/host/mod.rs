@@ -7,6 +7,10 @@
 //!   in its WASI 0.2 shape and waits on its pollable through the wstd reactor.
 //! - `golem_p3` (feature `p3`): imports the WASI 0.3 shape of the same
 //!   interface and waits on its async `receive` through wit-bindgen's runtime.
+//! - `engine` (feature `engine`, which `sockets` turns on): the protocol
+//!   engine inside the app, over `wasi:sockets`, on the wstd reactor.
+//!
+//! [`AnyConnection`] is the one a `WebSocket` holds: either kind.
 
 #[cfg(all(feature = "p2", feature = "p3"))]
 compile_error!(
@@ -84,3 +88,65 @@ mod golem_p3_bindings;
 pub(crate) use golem::{HostConnection, sleep, timeout};
 #[cfg(feature = "p3")]
 pub(crate) use golem_p3::{HostConnection, sleep, timeout};
+
+#[cfg(feature = "engine")]
+pub(crate) mod engine;
+
+/// The connection a `WebSocket` runs on: the host's `golem:websocket`
+/// connection, or one the engine runs in the app (feature `engine`).
+pub(crate) enum AnyConnection {
+    /// Under `sockets`, clients connect through the engine; the variant
+    /// stays for the shape's other users.
+    #[cfg_attr(feature = "sockets", allow(dead_code))]
+    Golem(HostConnection),
+    #[cfg(feature = "engine")]
+    Engine(Box<engine::EngineConnection>),
+}
+
+/// Calls `$call` on whichever connection `$self` holds.
+macro_rules! each {
+    ($self:ident, $conn:ident => $call:expr) => {
+        match $self {
+            AnyConnection::Golem($conn) => $call,
+            #[cfg(feature = "engine")]
+            AnyConnection::Engine($conn) => $call,
+        }
+    };
+}
+
+impl crate::machine::Connection for AnyConnection {
+    fn send(&mut self, message: crate::Message) -> Result<(), crate::machine::Failure> {
+        each!(self, conn => conn.send(message))
+    }
+
+    fn close(&mut self, frame: Option<&crate::CloseFrame>) -> Result<(), crate::machine::Failure> {
+        each!(self, conn => conn.close(frame))
+    }
+
+    fn poll_receive(
+        &mut self,
+        deadline: Option<std::time::Instant>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<crate::Message, crate::machine::Failure>> {
+        each!(self, conn => conn.poll_receive(deadline, cx))
+    }
+
+    fn poll_deadline(
+        &mut self,
+        deadline: std::time::Instant,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        each!(self, conn => conn.poll_deadline(deadline, cx))
+    }
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), crate::machine::Failure>> {
+        each!(self, conn => conn.poll_ready(cx))
+    }
+
+    fn ping(&mut self, payload: Vec<u8>) -> Result<(), crate::machine::Failure> {
+        each!(self, conn => conn.ping(payload))
+    }
+}
