@@ -43,9 +43,8 @@ impl ComponentServer {
     /// Waits for an event line of the server (`closed PEER CODE REASON`...)
     /// that starts with `prefix` and returns the rest.
     pub fn wait_for_event(&mut self, prefix: &str, timeout: Duration) -> String {
-        self.process.wait_for_line(timeout, |line| {
-            line.strip_prefix(prefix).map(str::to_owned)
-        })
+        self.process
+            .wait_for_line(timeout, |line| line.strip_prefix(prefix).map(str::to_owned))
     }
 
     /// Runs one scenario of the Python client against the server and returns
@@ -65,8 +64,7 @@ impl ComponentServer {
             output.status,
             String::from_utf8_lossy(&output.stderr)
         );
-        serde_json::from_str(stdout.trim()).unwrap_or_else(|e| {
-            panic!("the Python client printed no JSON ({e}):\n{stdout}")
-        })
+        serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("the Python client printed no JSON ({e}):\n{stdout}"))
     }
 }

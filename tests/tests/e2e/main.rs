@@ -21,6 +21,7 @@ mod preflight;
 mod python_peer;
 mod reconnect;
 mod round_trip;
+mod server;
 mod settings;
 mod sink_and_stream;
 mod stall;
