@@ -83,20 +83,20 @@ mod golem;
 #[cfg(all(feature = "p2", not(feature = "sockets")))]
 #[allow(missing_docs, unreachable_pub)]
 mod golem_bindings;
-#[cfg(feature = "p2")]
-mod reactor;
 #[cfg(feature = "p3")]
 mod golem_p3;
 #[cfg(feature = "p3")]
 #[allow(missing_docs, unreachable_pub)]
 mod golem_p3_bindings;
+#[cfg(feature = "p2")]
+mod reactor;
 
 #[cfg(all(feature = "p2", not(feature = "sockets")))]
 pub(crate) use golem::HostConnection;
-#[cfg(feature = "p2")]
-pub(crate) use reactor::{sleep, timeout};
 #[cfg(feature = "p3")]
 pub(crate) use golem_p3::{HostConnection, sleep, timeout};
+#[cfg(feature = "p2")]
+pub(crate) use reactor::{sleep, timeout};
 
 #[cfg(feature = "engine")]
 pub(crate) mod engine;

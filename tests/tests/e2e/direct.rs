@@ -89,7 +89,11 @@ fn close_codes_and_reasons_cross_both_ways() {
     let report = app
         .echo(&[("url", &peer.url("/close?code=4003&reason=going%20home"))])
         .report();
-    assert_eq!(report.close, Some(Close::new(4003, "going home")), "{report:?}");
+    assert_eq!(
+        report.close,
+        Some(Close::new(4003, "going home")),
+        "{report:?}"
+    );
     assert_eq!(report.error, None);
 
     let server = FaultServer::start();
@@ -179,7 +183,11 @@ fn the_agreed_subprotocol_and_the_response_headers_are_reported() {
     let peer = PythonPeer::start();
     let direct = Serve::direct("echo").start();
     let url = peer.url("/subprotocol");
-    let offers = [("url", url.as_str()), ("protocol", "chat"), ("protocol", "superchat")];
+    let offers = [
+        ("url", url.as_str()),
+        ("protocol", "chat"),
+        ("protocol", "superchat"),
+    ];
     let report = direct.echo(&offers).report();
     assert_eq!(report.received[0].data.as_deref(), Some("superchat"));
     // Of two offers, the direct client knows which one the server took.
