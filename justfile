@@ -39,9 +39,10 @@ test: build build-agents
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
 
-# Autobahn client cases (kosoku fuzzing server) and server cases (kosoku fuzzing client against examples/server), diffed against tests/autobahn/expected-results.json and expected-server-results.json.
+# Autobahn client cases (kosoku fuzzing server) through the composed client and the direct one (feature `sockets`), diffed against tests/autobahn/expected-results.json and expected-results-direct.json; and the server cases (kosoku fuzzing client against examples/server, feature `server`), diffed against expected-server-results.json.
 autobahn: build
     {{ python }} tests/autobahn/run.py
+    {{ python }} tests/autobahn/run.py --direct
     {{ python }} tests/autobahn/run_server.py
 
 # Component vs native tokio-tungstenite, side by side; `--quick` runs each workload once.
@@ -57,6 +58,9 @@ check: setup
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
     cargo clippy --quiet -p wasm-websocket --all-targets --features server -- -D warnings
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --features server -- -D warnings
+    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall --all-targets --features sockets -- -D warnings
+    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall --all-targets --target wasm32-wasip2 --features sockets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features sockets
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket -p wasm-websocket-engine
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features server
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml

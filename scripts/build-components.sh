@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds components in release mode and composes example apps with the
-# polyfill into target/composed/<example>.wasm.
+# polyfill into target/composed/<example>.wasm; the direct client (echo,
+# autobahn-client and stall with the feature `sockets`, not composed) into target/direct/.
 #
 #   build-components.sh              every example, the polyfill and the
 #                                    ws://-only polyfill (`just build`, tests)
@@ -77,3 +78,21 @@ for example in "${examples[@]}"; do
             { log "composing examples/$example with the polyfill failed"; exit 1; }
     fi
 done
+
+if [ $# -eq 0 ]; then
+    # The direct client (feature `sockets`): echo, autobahn-client and stall again,
+    # running the engine themselves over wasi:sockets, served without the
+    # polyfill. Built after the apps were composed: this build replaces their
+    # copies in $out (cargo keeps both builds, so rerunning either is cheap).
+    direct=target/direct
+    direct_apps=(echo autobahn-client stall)
+    mkdir -p "$direct"
+    log "cargo build --release --target wasm32-wasip2: the direct client (${direct_apps[*]} --features sockets)"
+    cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}" \
+        --features "${direct_apps[*]/%//sockets}"
+    for app in "${direct_apps[@]}"; do
+        cp "$out/$app.wasm" "$direct/$app.wasm"
+    done
+    # Back to the default build, for whoever reads $out next.
+    cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}"
+fi

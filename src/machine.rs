@@ -466,7 +466,7 @@ impl<C: Connection> Core<C> {
     }
 
     /// The host connection, for tests that play the host's part.
-    #[cfg(all(test, feature = "p2"))]
+    #[cfg(all(test, feature = "p2", not(feature = "sockets")))]
     pub(crate) fn with_connection(&mut self, f: impl FnOnce(&mut C)) {
         if let Some(conn) = &mut self.conn {
             f(conn);

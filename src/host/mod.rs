@@ -10,7 +10,9 @@
 //! - `engine` (feature `engine`, which `sockets` turns on): the protocol
 //!   engine inside the app, over `wasi:sockets`, on the wstd reactor.
 //!
-//! [`AnyConnection`] is the one a `WebSocket` holds: either kind.
+//! [`AnyConnection`] is the one a `WebSocket` holds: either kind (under
+//! `sockets`, only the engine's: the component then imports no
+//! `golem:websocket`).
 
 #[cfg(all(feature = "p2", feature = "p3"))]
 compile_error!(
@@ -24,6 +26,7 @@ compile_error!("enable feature `p2` (the default) or `p3`");
 /// frame with 1005, "no status code", is a close without a code, as on the
 /// wire). `$host` names the generated `client` module; the arms after it are
 /// the errors only that shape has.
+#[cfg(not(feature = "sockets"))]
 macro_rules! golem_calls {
     ($host:ident $(, $pattern:pat => $failure:expr)* $(,)?) => {
         fn send_message(
@@ -71,11 +74,13 @@ macro_rules! golem_calls {
     };
 }
 
-#[cfg(feature = "p2")]
+// Under `sockets` the client connects through the engine: the component
+// then does not import golem:websocket.
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
 mod gate;
-#[cfg(feature = "p2")]
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
 mod golem;
-#[cfg(feature = "p2")]
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
 #[allow(missing_docs, unreachable_pub)]
 mod golem_bindings;
 #[cfg(feature = "p3")]
@@ -83,11 +88,15 @@ mod golem_p3;
 #[cfg(feature = "p3")]
 #[allow(missing_docs, unreachable_pub)]
 mod golem_p3_bindings;
-
 #[cfg(feature = "p2")]
-pub(crate) use golem::{HostConnection, sleep, timeout};
+mod reactor;
+
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
+pub(crate) use golem::HostConnection;
 #[cfg(feature = "p3")]
 pub(crate) use golem_p3::{HostConnection, sleep, timeout};
+#[cfg(feature = "p2")]
+pub(crate) use reactor::{sleep, timeout};
 
 #[cfg(feature = "engine")]
 pub(crate) mod engine;
@@ -95,9 +104,8 @@ pub(crate) mod engine;
 /// The connection a `WebSocket` runs on: the host's `golem:websocket`
 /// connection, or one the engine runs in the app (feature `engine`).
 pub(crate) enum AnyConnection {
-    /// Under `sockets`, clients connect through the engine; the variant
-    /// stays for the shape's other users.
-    #[cfg_attr(feature = "sockets", allow(dead_code))]
+    /// Not under `sockets`, whose clients connect through the engine.
+    #[cfg(not(feature = "sockets"))]
     Golem(HostConnection),
     #[cfg(feature = "engine")]
     Engine(Box<engine::EngineConnection>),
@@ -107,6 +115,7 @@ pub(crate) enum AnyConnection {
 macro_rules! each {
     ($self:ident, $conn:ident => $call:expr) => {
         match $self {
+            #[cfg(not(feature = "sockets"))]
             AnyConnection::Golem($conn) => $call,
             #[cfg(feature = "engine")]
             AnyConnection::Engine($conn) => $call,
