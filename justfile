@@ -36,6 +36,7 @@ feed-demo: setup
 test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
+    cargo test --quiet -p wasm-websocket --features server
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
 

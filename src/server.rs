@@ -529,3 +529,48 @@ impl Incoming {
         sent
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let config = ServerConfig::default();
+        assert_eq!(config.max_message_size_value(), 64 << 20);
+        assert_eq!(config.max_frame_size_value(), 16 << 20);
+        assert_eq!(config.handshake_timeout_value(), Duration::from_secs(10));
+        assert_eq!(config.max_connections_value(), 1024);
+        assert_eq!(config.backlog, 128);
+        assert_eq!(config.close_timeout, DEFAULT_CLOSE_TIMEOUT);
+    }
+
+    #[test]
+    fn the_builder_sets_each_limit() {
+        let config = ServerConfig::default()
+            .max_message_size(10)
+            .max_frame_size(5)
+            .handshake_timeout(Duration::from_millis(250))
+            .max_connections(3)
+            .backlog(7)
+            .close_timeout(Duration::from_secs(1));
+        assert_eq!(
+            (
+                config.max_message_size_value(),
+                config.max_frame_size_value(),
+                config.handshake_timeout_value(),
+                config.max_connections_value(),
+                config.backlog,
+                config.close_timeout
+            ),
+            (
+                10,
+                5,
+                Duration::from_millis(250),
+                3,
+                7,
+                Duration::from_secs(1)
+            )
+        );
+    }
+}
