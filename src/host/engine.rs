@@ -53,12 +53,13 @@ const MAX_PING: usize = 125;
 /// leaves time to every other task (see `SLICE_PAUSE` in the polyfill).
 const SLICE_PAUSE: Duration = Duration::from_millis(1);
 
-/// How long a send that found the socket full waits before it tries again.
-/// Not the output stream's pollable: under wasmtime 48 it fires while the
-/// stream still takes no bytes once many connections send at once (40
-/// echoing together), and a send re-armed on it spins the component without
-/// ever blocking in `poll`, so the host never reports any stream ready again
-/// (the server's e2e test `serves_many_clients_at_once` livelocked so).
+/// How long a send that found the socket full pauses, every other wait,
+/// instead of waiting on the output stream's pollable: under wasmtime 48 that
+/// pollable fires while the stream still takes no bytes once many
+/// connections send at once (40 echoing together), and sends re-armed on it
+/// alone spin the component without ever blocking in `poll`, so the host
+/// never reports any stream ready again (the server's e2e test
+/// `serves_many_clients_at_once` livelocked so).
 const WRITE_PAUSE: Duration = Duration::from_millis(1);
 
 /// At most this much that has already arrived is read and dropped when a
@@ -90,6 +91,9 @@ pub(crate) struct EngineConnection {
     io: Rc<TcpIo>,
     /// A send failed on the transport; no further frame can be sent.
     send_broken: Option<String>,
+    /// The last wait of a blocked send was on the output stream: the next
+    /// one, should the socket still take nothing, is a pause (`WRITE_PAUSE`).
+    write_waited: bool,
 }
 
 impl EngineConnection {
@@ -102,6 +106,7 @@ impl EngineConnection {
             ws,
             io,
             send_broken: None,
+            write_waited: false,
         }
     }
 
@@ -307,17 +312,28 @@ impl Connection for EngineConnection {
             return Poll::Ready(Err(Failure::Error(Error::SendFailed(why.clone()))));
         }
         match self.flush() {
-            Ok(true) => Poll::Ready(Ok(())),
+            Ok(true) => {
+                self.write_waited = false;
+                Poll::Ready(Ok(()))
+            }
             Ok(false) => {
                 self.io.take_wants();
+                // On the output stream, and after that fired, a pause.
+                let pause = self.write_waited;
+                self.write_waited = !pause;
+                let until = pause.then(|| Instant::now() + WRITE_PAUSE);
                 let key = Key {
                     read: false,
                     write: true,
-                    until: None,
+                    until,
                 };
+                let io = &self.io;
                 self.writing.arm(
                     key,
-                    || Watch::new(Vec::new(), Some(Instant::now() + WRITE_PAUSE)),
+                    || match until {
+                        Some(_) => Watch::new(Vec::new(), until),
+                        None => Watch::new(vec![io.subscribe_output()], None),
+                    },
                     cx.waker(),
                 );
                 Poll::Pending
