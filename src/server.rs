@@ -308,8 +308,9 @@ impl Listener {
 /// its request before it is answered 503 (or closed).
 const TURN_AWAY_WAIT: Duration = Duration::from_secs(1);
 
-/// Reads a client's handshake request before `deadline`; answers one that
-/// is not a WebSocket handshake. `None` when the client is gone.
+/// Reads a client's handshake request within `config`'s handshake timeout;
+/// answers one that is not a WebSocket handshake. `None` when the client is
+/// gone, too slow, or answered so.
 async fn read_request(io: Rc<TcpIo>, peer: SocketAddr, config: ServerConfig) -> Option<Incoming> {
     let deadline = Instant::now() + config.handshake_timeout;
     let mut transport = Transport::plain(io.clone());
