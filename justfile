@@ -36,12 +36,15 @@ feed-demo: setup
 test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
+    cargo test --quiet -p wasm-websocket --features server
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
 
-# Autobahn client cases (kosoku fuzzing server), diffed against tests/autobahn/expected-results.json.
+# Autobahn client cases (kosoku fuzzing server) through the composed client and the direct one (feature `sockets`), diffed against tests/autobahn/expected-results.json and expected-results-direct.json; and the server cases (kosoku fuzzing client against examples/server, feature `server`), diffed against expected-server-results.json.
 autobahn: build
     {{ python }} tests/autobahn/run.py
+    {{ python }} tests/autobahn/run.py --direct
+    {{ python }} tests/autobahn/run_server.py
 
 # Component vs native tokio-tungstenite, side by side; `--quick` runs each workload once.
 bench *args: build
@@ -54,7 +57,13 @@ check: setup
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
+    cargo clippy --quiet -p wasm-websocket --all-targets --features server -- -D warnings
+    cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --features server -- -D warnings
+    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall --all-targets --features sockets -- -D warnings
+    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall --all-targets --target wasm32-wasip2 --features sockets -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features sockets
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket -p wasm-websocket-engine
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features server
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets -- -D warnings

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds components in release mode and composes example apps with the
-# polyfill into target/composed/<example>.wasm.
+# polyfill into target/composed/<example>.wasm; the direct client (echo,
+# autobahn-client and stall with the feature `sockets`, not composed) into target/direct/.
 #
 #   build-components.sh              every example, the polyfill and the
 #                                    ws://-only polyfill (`just build`, tests)
@@ -41,9 +42,24 @@ for example in "${examples[@]}"; do
     [ -f "examples/$example/Cargo.toml" ] || { log "no example named $example (examples/)"; exit 1; }
 done
 
-log "cargo build --release --target wasm32-wasip2: the polyfill and ${examples[*]}" \
+# Examples on the crate's `server` feature build on their own: cargo unifies
+# the features of the packages one build takes, and the other examples (the
+# minimal app whose size the benchmark reports) must not take the engine in.
+together=()
+apart=()
+for example in "${examples[@]}"; do
+    case "$example" in
+        server) apart+=("$example") ;;
+        *) together+=("$example") ;;
+    esac
+done
+log "cargo build --release --target wasm32-wasip2: the polyfill and ${together[*]}" \
     "(the first build takes minutes, later ones seconds)"
-cargo build "${quiet[@]}" --release --target wasm32-wasip2 -p wasm-websocket-polyfill "${examples[@]/#/-p=}"
+cargo build "${quiet[@]}" --release --target wasm32-wasip2 -p wasm-websocket-polyfill "${together[@]/#/-p=}"
+for example in "${apart[@]}"; do
+    log "cargo build --release --target wasm32-wasip2: $example (on its own: the server feature)"
+    cargo build "${quiet[@]}" --release --target wasm32-wasip2 -p "$example"
+done
 cp "$out/wasm_websocket_polyfill.wasm" "$composed/polyfill.wasm"
 
 if [ $# -eq 0 ]; then
@@ -62,3 +78,21 @@ for example in "${examples[@]}"; do
             { log "composing examples/$example with the polyfill failed"; exit 1; }
     fi
 done
+
+if [ $# -eq 0 ]; then
+    # The direct client (feature `sockets`): echo, autobahn-client and stall again,
+    # running the engine themselves over wasi:sockets, served without the
+    # polyfill. Built after the apps were composed: this build replaces their
+    # copies in $out (cargo keeps both builds, so rerunning either is cheap).
+    direct=target/direct
+    direct_apps=(echo autobahn-client stall)
+    mkdir -p "$direct"
+    log "cargo build --release --target wasm32-wasip2: the direct client (${direct_apps[*]} --features sockets)"
+    cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}" \
+        --features "${direct_apps[*]/%//sockets}"
+    for app in "${direct_apps[@]}"; do
+        cp "$out/$app.wasm" "$direct/$app.wasm"
+    done
+    # Back to the default build, for whoever reads $out next.
+    cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}"
+fi

@@ -64,6 +64,11 @@ pub enum Error {
     /// [`ClientRequest::reconstruction_policy`]: crate::ClientRequest
     #[error("the connection was lost when the host restored the component; connect again")]
     SessionLost,
+    /// What was asked is not available on this connection: e.g.
+    /// [`WebSocket::ping`](crate::WebSocket::ping) or the response headers on
+    /// a `golem:websocket` connection, which carries neither.
+    #[error("not supported: {0}")]
+    Unsupported(String),
     /// Any other failure reported by the host.
     #[error("{0}")]
     Other(String),

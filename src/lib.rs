@@ -71,6 +71,8 @@ mod machine;
 mod message;
 mod reconnect;
 mod request;
+#[cfg(feature = "server")]
+pub mod server;
 mod socket;
 mod state;
 

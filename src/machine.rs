@@ -82,6 +82,20 @@ pub(crate) trait Connection {
 
     /// Wakes `cx` once `deadline` passes, without taking any message.
     fn poll_deadline(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()>;
+
+    /// Ready once the frames sent so far are handed over and another send
+    /// may go: a host whose `send` returns only once its frame is handed
+    /// over (`golem:websocket`) is always ready.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Sends a ping; the peer's pong is handled by the host.
+    fn ping(&mut self, _payload: Vec<u8>) -> Result<(), Failure> {
+        Err(Failure::Error(Error::Unsupported(
+            "golem:websocket carries no pings (the host answers the peer's pings itself)".into(),
+        )))
+    }
 }
 
 /// The tasks waiting on a connection: the receiver and a closer.
@@ -241,6 +255,23 @@ impl<C: Connection> Core<C> {
         }
         match (&self.state, &mut self.conn) {
             (State::Open, Some(conn)) => conn.send(message).map_err(Error::from),
+            _ => Err(Error::AlreadyClosed),
+        }
+    }
+
+    /// Ready once the host takes another send ([`Connection::poll_ready`]);
+    /// at once when the connection is not open (the send then says why).
+    pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        match (&self.state, &mut self.conn) {
+            (State::Open, Some(conn)) => conn.poll_ready(cx).map_err(Error::from),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Sends a ping while the connection is open.
+    pub(crate) fn ping(&mut self, payload: Vec<u8>) -> Result<()> {
+        match (&self.state, &mut self.conn) {
+            (State::Open, Some(conn)) => conn.ping(payload).map_err(Error::from),
             _ => Err(Error::AlreadyClosed),
         }
     }
@@ -444,7 +475,7 @@ impl<C: Connection> Core<C> {
     }
 
     /// The host connection, for tests that play the host's part.
-    #[cfg(all(test, feature = "p2"))]
+    #[cfg(all(test, feature = "p2", not(feature = "sockets")))]
     pub(crate) fn with_connection(&mut self, f: impl FnOnce(&mut C)) {
         if let Some(conn) = &mut self.conn {
             f(conn);

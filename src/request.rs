@@ -144,6 +144,8 @@ impl ClientRequest {
 
     /// The subprotocol the server agreed to if the crate can know it: the
     /// only one offered (see [`WebSocket::protocol`](crate::WebSocket::protocol)).
+    /// Under `sockets` the response says which.
+    #[cfg_attr(feature = "sockets", allow(dead_code))]
     pub(crate) fn agreed_protocol(&self) -> Option<String> {
         match self.subprotocols.as_slice() {
             [only] => Some(only.clone()),

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 
-use crate::host::{self, HostConnection};
+use crate::host::{self, AnyConnection};
 use crate::machine::Core;
 use crate::{ClientRequest, CloseCode, CloseFrame, ConnectionState, Error, Message, Result};
 
@@ -68,9 +68,11 @@ pub struct WebSocketReceiver {
 /// What both halves share: the state machine over the host connection, and
 /// what the connection was opened with.
 struct Shared {
-    core: RefCell<Core<HostConnection>>,
+    core: RefCell<Core<AnyConnection>>,
     url: String,
     protocol: Option<String>,
+    /// The handshake response's headers, where the connection knows them.
+    response_headers: Option<Vec<(String, String)>>,
 }
 
 impl Shared {
@@ -78,7 +80,7 @@ impl Shared {
     /// named, after the borrow is released. `f` gets the clock to read, which
     /// the state machine does only when a close deadline is involved: a
     /// clock read is a host call, and most sends and receives need none.
-    fn with<R>(&self, f: impl FnOnce(&mut Core<HostConnection>, fn() -> Instant) -> R) -> R {
+    fn with<R>(&self, f: impl FnOnce(&mut Core<AnyConnection>, fn() -> Instant) -> R) -> R {
         let (result, wake) = {
             let mut core = self.core.borrow_mut();
             let result = f(&mut core, Instant::now);
@@ -135,19 +137,78 @@ impl WebSocket {
     /// ```
     pub async fn connect_with(request: ClientRequest) -> Result<WebSocket> {
         let (url, headers) = request.validate()?;
-        let headers = (!headers.is_empty()).then_some(headers);
-        let conn = HostConnection::connect(
-            &url,
-            headers.as_deref(),
-            #[cfg(feature = "p3")]
-            request.reconstruction_policy_value(),
-        )?;
+        #[cfg(feature = "sockets")]
+        {
+            let opened = host::engine::connect(&url, &headers).await?;
+            Ok(WebSocket::from_engine(
+                opened.ws,
+                opened.io,
+                request.url().to_owned(),
+                opened.protocol,
+                opened.headers,
+                request.close_timeout_value(),
+            ))
+        }
+        #[cfg(not(feature = "sockets"))]
+        {
+            let headers = (!headers.is_empty()).then_some(headers);
+            let conn = host::HostConnection::connect(
+                &url,
+                headers.as_deref(),
+                #[cfg(feature = "p3")]
+                request.reconstruction_policy_value(),
+            )?;
+            Ok(WebSocket::new(
+                AnyConnection::Golem(conn),
+                request.url().to_owned(),
+                request.agreed_protocol(),
+                None,
+                request.close_timeout_value(),
+            ))
+        }
+    }
+
+    /// A `WebSocket` over a connection whose opening handshake the engine
+    /// completed: the tungstenite WebSocket over the engine's [`Transport`]
+    /// and the TCP connection under it, with what the handshake agreed
+    /// (`protocol`, the subprotocol; `headers`, the other side's headers).
+    /// Client connects (feature `sockets`) and accepted server connections
+    /// both come here.
+    ///
+    /// [`Transport`]: wasm_websocket_engine::io::Transport
+    #[cfg(feature = "engine")]
+    pub(crate) fn from_engine(
+        ws: wasm_websocket_engine::tungstenite::WebSocket<wasm_websocket_engine::io::Transport>,
+        io: Rc<wasm_websocket_engine::io::TcpIo>,
+        url: String,
+        protocol: Option<String>,
+        headers: Vec<(String, String)>,
+        close_timeout: Duration,
+    ) -> WebSocket {
+        let conn = host::engine::EngineConnection::new(ws, io);
+        WebSocket::new(
+            AnyConnection::Engine(Box::new(conn)),
+            url,
+            protocol,
+            Some(headers),
+            close_timeout,
+        )
+    }
+
+    fn new(
+        conn: AnyConnection,
+        url: String,
+        protocol: Option<String>,
+        response_headers: Option<Vec<(String, String)>>,
+        close_timeout: Duration,
+    ) -> WebSocket {
         let shared = Rc::new(Shared {
-            core: RefCell::new(Core::new(conn, request.close_timeout_value())),
-            url: request.url().to_owned(),
-            protocol: request.agreed_protocol(),
+            core: RefCell::new(Core::new(conn, close_timeout)),
+            url,
+            protocol,
+            response_headers,
         });
-        Ok(WebSocket {
+        WebSocket {
             sender: WebSocketSender {
                 shared: shared.clone(),
             },
@@ -155,7 +216,7 @@ impl WebSocket {
                 shared,
                 terminated: false,
             },
-        })
+        }
     }
 
     /// Sends a message. See [`WebSocketSender::send`].
@@ -172,6 +233,20 @@ impl WebSocket {
     /// [`WebSocketReceiver::recv_timeout`].
     pub async fn recv_timeout(&mut self, timeout: Duration) -> Result<Message> {
         self.receiver.recv_timeout(timeout).await
+    }
+
+    /// Sends a ping. See [`WebSocketSender::ping`].
+    pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<()> {
+        self.sender.ping(payload).await
+    }
+
+    /// The headers of the server's handshake response, names in lower case,
+    /// in the order received (feature `sockets`).
+    ///
+    /// A `golem:websocket` connection does not report them:
+    /// [`Error::Unsupported`].
+    pub fn response_headers(&self) -> Result<&[(String, String)]> {
+        self.sender.response_headers()
     }
 
     /// Closes the connection. See [`WebSocketSender::close`].
@@ -209,6 +284,7 @@ impl WebSocket {
 
     /// The subprotocol the server agreed to, where the crate can know it.
     ///
+    /// With the feature `sockets`, the one the server's response names.
     /// The `golem:websocket` interface does not report the server's choice,
     /// but both of its hosts (Golem and the polyfill) fail a connect whose
     /// response does not pick one of the offered subprotocols. So:
@@ -254,8 +330,44 @@ impl WebSocketSender {
     /// [`close`](Self::close) but does not wait for the peer's answer; the
     /// receiver still sees it. After a close, sending is
     /// [`Error::AlreadyClosed`].
+    ///
+    /// With the feature `sockets`, a send waits (on the reactor, never
+    /// blocking the component) while the socket takes no more: until the
+    /// frame before it and then its own are handed over. A peer that stops
+    /// reading holds it as long; bound it with a timeout if that matters.
     pub async fn send(&mut self, message: Message) -> Result<()> {
-        self.send_now(message)
+        poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await?;
+        self.send_now(message)?;
+        poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await
+    }
+
+    /// Sends a ping with `payload` (at most 125 bytes); the peer's pong is
+    /// read and dropped by the connection. Pings the peer sends are answered
+    /// with pongs by the connection itself, always.
+    ///
+    /// Only a connection of the feature `sockets` sends pings: on a
+    /// `golem:websocket` connection this is [`Error::Unsupported`] (the host
+    /// answers the peer's pings itself, and sends none).
+    ///
+    /// ```no_run
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let mut ws = wasm_websocket::WebSocket::connect("ws://127.0.0.1:9001/").await?;
+    /// ws.ping(*b"are you there").await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<()> {
+        let payload = payload.into();
+        poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await?;
+        self.shared.with(|core, _| core.ping(payload))?;
+        poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await
+    }
+
+    /// The headers of the handshake response; see [`WebSocket::response_headers`].
+    pub fn response_headers(&self) -> Result<&[(String, String)]> {
+        self.shared.response_headers.as_deref().ok_or_else(|| {
+            Error::Unsupported("golem:websocket does not report the response headers".into())
+        })
     }
 
     /// Closes the connection: sends a close frame (`None` sends one without a
@@ -392,22 +504,23 @@ impl FusedStream for WebSocket {
     }
 }
 
-/// Sending is synchronous on the host, so the sink is always ready and
-/// flushed. `poll_close` sends a normal close (unless a close was already
+/// On a `golem:websocket` connection sending is synchronous on the host, so
+/// the sink is always ready and flushed; with the feature `sockets`, ready
+/// and flushed once the socket took the frames sent so far. `poll_close` sends a normal close (unless a close was already
 /// sent) and waits for the peer's, like [`WebSocketSender::close`].
 impl Sink<Message> for WebSocketSender {
     type Error = Error;
 
-    fn poll_ready(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.shared.with(|core, _| core.poll_ready(cx))
     }
 
     fn start_send(self: Pin<&mut Self>, message: Message) -> Result<()> {
         self.get_mut().send_now(message)
     }
 
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Result<()>> {
-        Poll::Ready(Ok(()))
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.shared.with(|core, _| core.poll_ready(cx))
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {

@@ -175,6 +175,13 @@ fn run(options: Options) -> Result<bool, String> {
             }
         }
     }
+    figures.extend(crate::component_server::figures(
+        &root,
+        &native,
+        &url,
+        &cache_config,
+        options,
+    )?);
     figures.extend(sizes(&root)?);
 
     println!(

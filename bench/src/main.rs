@@ -16,6 +16,8 @@ mod cases;
 #[cfg(not(target_family = "wasm"))]
 mod client;
 #[cfg(not(target_family = "wasm"))]
+mod component_server;
+#[cfg(not(target_family = "wasm"))]
 mod harness;
 #[cfg(not(target_family = "wasm"))]
 mod process;

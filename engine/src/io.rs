@@ -179,6 +179,20 @@ impl TcpIo {
         self.tcp.input.subscribe()
     }
 
+    /// The output stream's pollable: ready when the stream takes bytes again.
+    pub fn subscribe_output(&self) -> Pollable {
+        self.tcp.output.subscribe()
+    }
+
+    /// Which directions returned `WouldBlock` since the last call (`(read,
+    /// write)`), and forgets them: what an async caller waits on. Neither
+    /// set means "read" (a read that found the slice spent sets none).
+    pub fn take_wants(&self) -> (bool, bool) {
+        let want_write = self.want_write.replace(false);
+        let want_read = self.want_read.replace(false) || !want_write;
+        (want_read, want_write)
+    }
+
     /// Shuts the socket down in both directions (bytes not yet handed to the
     /// host are dropped); later reads see the end, later writes fail.
     pub fn shutdown(&self) {
@@ -193,8 +207,7 @@ impl TcpIo {
     /// Waits until the direction(s) that last returned `WouldBlock` can make
     /// progress, or the deadline passes. `true` when a stream is ready.
     pub fn wait(&self, deadline: Deadline) -> bool {
-        let want_write = self.want_write.replace(false);
-        let want_read = self.want_read.replace(false) || !want_write;
+        let (want_read, want_write) = self.take_wants();
         if deadline == Deadline::Now {
             return false;
         }

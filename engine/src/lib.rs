@@ -6,12 +6,17 @@
 //! Everything that decides (URL and settings parsing, error classification,
 //! the close-frame watch, work budgets) is pure and unit-tested on the host.
 
+pub mod accept;
 pub mod budget;
 pub mod close_watch;
 pub mod errors;
 pub mod io;
+pub mod listen;
 pub mod net;
 pub mod settings;
 pub mod target;
 #[cfg(feature = "tls")]
 pub mod tls;
+
+/// The tungstenite this engine runs, for the types its users name.
+pub use tungstenite;

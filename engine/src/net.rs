@@ -2,12 +2,14 @@
 //! closing a TCP connection without ever waiting for the peer.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 
 use wasip2::clocks::monotonic_clock;
+use wasip2::io::poll::Pollable;
 use wasip2::io::streams::{InputStream, OutputStream};
 use wasip2::sockets::instance_network::instance_network;
-use wasip2::sockets::ip_name_lookup::resolve_addresses;
+use wasip2::sockets::ip_name_lookup::{ResolveAddressStream, resolve_addresses};
 use wasip2::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
     Network,
@@ -97,48 +99,203 @@ fn sweep() {
 
 /// Connects to `host:port` (an IP literal or a name looked up through
 /// wasi:sockets/ip-name-lookup), trying each address in turn, each within its
-/// share of the time left.
+/// share of the time left. Blocks until done: [`Connect`] step by step.
 pub fn connect(
     host: &str,
     ip: Option<IpAddr>,
     port: u16,
     deadline: Deadline,
 ) -> Result<TcpConnection, String> {
-    sweep();
-    let network = instance_network();
-    let addresses = match ip {
-        Some(ip) => vec![to_wasi(ip)],
-        None => resolve(&network, host, deadline)?,
-    };
-    let mut failures = Vec::new();
-    let count = addresses.len();
-    for (tried, address) in addresses.into_iter().enumerate() {
-        // A black-holed address must not starve the ones after it.
-        let attempt = share_of(deadline, count - tried);
-        match connect_one(&network, address, port, attempt) {
-            Ok((socket, input, output)) => {
-                return Ok(TcpConnection {
-                    network,
-                    socket,
-                    input,
-                    output,
-                });
-            }
-            Err(e) => failures.push((display(address), e)),
+    let mut connect = Connect::start(host, ip, port, deadline)?;
+    loop {
+        if let Some(tcp) = connect.step()? {
+            return Ok(tcp);
         }
-        if deadline.passed() {
-            break;
+        // A wait that times out is seen by the next step.
+        wait_for(&connect.subscribe(), connect.wait_deadline());
+    }
+}
+
+/// A connect under way, driven by [`Connect::step`] without ever waiting: a
+/// caller waits on [`Connect::subscribe`] until [`Connect::wait_deadline`]
+/// between steps (and drops that pollable before the next step).
+pub struct Connect {
+    host: String,
+    port: u16,
+    deadline: Deadline,
+    /// Taken by the connection once connected.
+    network: Option<Network>,
+    phase: Phase,
+    /// The addresses tried so far and why each failed.
+    failures: Vec<(String, String)>,
+}
+
+enum Phase {
+    /// Looking the name up; the addresses found so far.
+    Lookup(ResolveAddressStream, Vec<IpAddress>),
+    /// Connecting to `address` until `until`; `rest` are tried next.
+    Trying {
+        socket: TcpSocket,
+        address: IpAddress,
+        until: Deadline,
+        rest: VecDeque<IpAddress>,
+    },
+    /// Connected, or failed.
+    Over,
+}
+
+impl Connect {
+    /// Starts a connect: the name lookup, or the connect to `ip`.
+    pub fn start(
+        host: &str,
+        ip: Option<IpAddr>,
+        port: u16,
+        deadline: Deadline,
+    ) -> Result<Connect, String> {
+        sweep();
+        let network = instance_network();
+        let mut connect = Connect {
+            host: host.to_string(),
+            port,
+            deadline,
+            phase: Phase::Over,
+            network: None,
+            failures: Vec::new(),
+        };
+        match ip {
+            Some(ip) => {
+                connect.network = Some(network);
+                connect.try_next(VecDeque::from([to_wasi(ip)]))?;
+            }
+            None => {
+                let stream =
+                    resolve_addresses(&network, host).map_err(|e| lookup_error(host, e))?;
+                connect.network = Some(network);
+                connect.phase = Phase::Lookup(stream, Vec::new());
+            }
+        }
+        Ok(connect)
+    }
+
+    /// Goes as far as it can without waiting: `Some` once connected, `None`
+    /// when it waits for [`Connect::subscribe`].
+    pub fn step(&mut self) -> Result<Option<TcpConnection>, String> {
+        loop {
+            match &mut self.phase {
+                Phase::Lookup(stream, found) => match stream.resolve_next_address() {
+                    Ok(Some(address)) => found.push(address),
+                    Ok(None) => {
+                        if found.is_empty() {
+                            self.phase = Phase::Over;
+                            return Err(format!("host name {:?} has no addresses", self.host));
+                        }
+                        let found = VecDeque::from(std::mem::take(found));
+                        self.try_next(found)?;
+                    }
+                    Err(ErrorCode::WouldBlock) => {
+                        if self.deadline.passed() {
+                            self.phase = Phase::Over;
+                            return Err(format!("looking up {:?} timed out", self.host));
+                        }
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        self.phase = Phase::Over;
+                        return Err(lookup_error(&self.host, e));
+                    }
+                },
+                Phase::Trying {
+                    socket,
+                    address,
+                    until,
+                    rest,
+                } => {
+                    let failed = match socket.finish_connect() {
+                        Ok((input, output)) => {
+                            let Phase::Trying { socket, .. } =
+                                std::mem::replace(&mut self.phase, Phase::Over)
+                            else {
+                                unreachable!("matched above")
+                            };
+                            let network = self.network.take().expect("held until connected");
+                            return Ok(Some(TcpConnection {
+                                network,
+                                socket,
+                                input,
+                                output,
+                            }));
+                        }
+                        Err(ErrorCode::WouldBlock) if !until.passed() => return Ok(None),
+                        Err(ErrorCode::WouldBlock) => "no answer in time".to_string(),
+                        Err(e) => connect_error(e),
+                    };
+                    self.failures.push((display(*address), failed));
+                    let rest = std::mem::take(rest);
+                    self.try_next(rest)?;
+                }
+                Phase::Over => return Err("the connect is over".to_string()),
+            }
         }
     }
-    let detail = match failures.as_slice() {
-        [(address, e)] if address == host => e.clone(),
-        _ => failures
-            .iter()
-            .map(|(address, e)| format!("{address}: {e}"))
-            .collect::<Vec<_>>()
-            .join("; "),
-    };
-    Err(format!("cannot connect to {host} port {port}: {detail}"))
+
+    /// What the next step waits for: the lookup or the socket.
+    pub fn subscribe(&self) -> Pollable {
+        match &self.phase {
+            Phase::Lookup(stream, _) => stream.subscribe(),
+            Phase::Trying { socket, .. } => socket.subscribe(),
+            Phase::Over => crate::io::ready_pollable(),
+        }
+    }
+
+    /// Until when the next step waits: the end of this attempt's share.
+    pub fn wait_deadline(&self) -> Deadline {
+        match &self.phase {
+            Phase::Trying { until, .. } => *until,
+            _ => self.deadline,
+        }
+    }
+
+    /// Starts the connect to the first of `addresses` that starts, each
+    /// within its share of the time left; the error names every failure once
+    /// none is left or the time is up.
+    fn try_next(&mut self, mut addresses: VecDeque<IpAddress>) -> Result<(), String> {
+        // Dropped before a new socket is made.
+        self.phase = Phase::Over;
+        let network = self.network.as_ref().expect("held until connected");
+        // The first address is always tried; the next ones while time is left.
+        while self.failures.is_empty() || !self.deadline.passed() {
+            let Some(address) = addresses.pop_front() else {
+                break;
+            };
+            // A black-holed address must not starve the ones after it.
+            let until = share_of(self.deadline, addresses.len() + 1);
+            match start_one(network, address, self.port) {
+                Ok(socket) => {
+                    self.phase = Phase::Trying {
+                        socket,
+                        address,
+                        until,
+                        rest: addresses,
+                    };
+                    return Ok(());
+                }
+                Err(e) => self.failures.push((display(address), e)),
+            }
+        }
+        let detail = match self.failures.as_slice() {
+            [(address, e)] if *address == self.host => e.clone(),
+            _ => self
+                .failures
+                .iter()
+                .map(|(address, e)| format!("{address}: {e}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        };
+        Err(format!(
+            "cannot connect to {} port {}: {detail}",
+            self.host, self.port
+        ))
+    }
 }
 
 /// The deadline of one connect attempt when `left` addresses (this one
@@ -151,8 +308,8 @@ fn share_of(deadline: Deadline, left: usize) -> Deadline {
     }
 }
 
-fn resolve(network: &Network, host: &str, deadline: Deadline) -> Result<Vec<IpAddress>, String> {
-    let lookup_error = |e: ErrorCode| match e {
+fn lookup_error(host: &str, e: ErrorCode) -> String {
+    match e {
         ErrorCode::NameUnresolvable => format!("host name {host:?} not found"),
         // wasmtime reports a lookup it does not allow as a permanent failure.
         ErrorCode::AccessDenied | ErrorCode::NotSupported | ErrorCode::PermanentResolverFailure => {
@@ -162,33 +319,11 @@ fn resolve(network: &Network, host: &str, deadline: Deadline) -> Result<Vec<IpAd
             )
         }
         e => format!("cannot look up {host:?}: {e}"),
-    };
-    let stream = resolve_addresses(network, host).map_err(lookup_error)?;
-    let mut addresses = Vec::new();
-    loop {
-        match stream.resolve_next_address() {
-            Ok(Some(address)) => addresses.push(address),
-            Ok(None) => break,
-            Err(ErrorCode::WouldBlock) => {
-                if !wait_for(&stream.subscribe(), deadline) {
-                    return Err(format!("looking up {host:?} timed out"));
-                }
-            }
-            Err(e) => return Err(lookup_error(e)),
-        }
     }
-    if addresses.is_empty() {
-        return Err(format!("host name {host:?} has no addresses"));
-    }
-    Ok(addresses)
 }
 
-fn connect_one(
-    network: &Network,
-    address: IpAddress,
-    port: u16,
-    deadline: Deadline,
-) -> Result<(TcpSocket, InputStream, OutputStream), String> {
+/// Creates a socket and starts its connect.
+fn start_one(network: &Network, address: IpAddress, port: u16) -> Result<TcpSocket, String> {
     let (family, remote) = match address {
         IpAddress::Ipv4(address) => (
             IpAddressFamily::Ipv4,
@@ -208,17 +343,7 @@ fn connect_one(
     socket
         .start_connect(network, remote)
         .map_err(connect_error)?;
-    loop {
-        match socket.finish_connect() {
-            Ok((input, output)) => return Ok((socket, input, output)),
-            Err(ErrorCode::WouldBlock) => {
-                if !wait_for(&socket.subscribe(), deadline) {
-                    return Err("no answer in time".to_string());
-                }
-            }
-            Err(e) => return Err(connect_error(e)),
-        }
-    }
+    Ok(socket)
 }
 
 fn connect_error(e: ErrorCode) -> String {

@@ -127,21 +127,29 @@ impl TlsStream {
 
     /// Runs the TLS handshake to completion, bounded by the deadline.
     pub fn handshake(&mut self, host: &str, deadline: Deadline) -> Result<(), String> {
+        while !self.handshake_step(host)? {
+            if !self.tcp.wait(deadline) {
+                return Err(format!("TLS with {host} failed: handshake timed out"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Drives the TLS handshake as far as it goes without waiting: `Ok(true)`
+    /// once it is done, `Ok(false)` when it waits for the socket (the
+    /// directions to wait on are in [`TcpIo::take_wants`]).
+    pub fn handshake_step(&mut self, host: &str) -> Result<bool, String> {
         while self.conn.is_handshaking() {
             match self.pump() {
                 Ok(true) => {}
                 Ok(false) => return Err(format!("TLS with {host} failed: {CLOSED_IN_HANDSHAKE}")),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !self.tcp.wait(deadline) {
-                        return Err(format!("TLS with {host} failed: handshake timed out"));
-                    }
-                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
                 Err(e) => return Err(handshake_failure(&e, host)),
             }
         }
         // Push out the last handshake flight (e.g. the client Finished).
         let _ = self.write_tls_all();
-        Ok(())
+        Ok(true)
     }
 
     /// One round of handshake I/O: send what is pending, read and process what

@@ -19,17 +19,15 @@ use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use wasip2::io::poll::Pollable;
-use wstd::future::FutureExt as _;
 use wstd::runtime::{AsyncPollable, WaitFor};
 use wstd::time::{Timer, Wait};
 
 use super::gate::{Armed, Gate, Step};
 use super::golem_bindings::golem::websocket::client::{self as host, WebsocketConnection};
 use crate::machine::{Connection, Failure};
-use crate::request::MAX_TIMEOUT;
 use crate::{CloseFrame, Error, Message, Result};
 
 /// A connection to the host, with its watch.
@@ -239,20 +237,6 @@ impl Watch {
         self.registered = true;
         Poll::Pending
     }
-}
-
-/// Waits `duration` on the wstd reactor (a year at most): a monotonic-clock
-/// pollable, whose firing a durable host records like any other `poll`.
-pub(crate) async fn sleep(duration: Duration) {
-    wstd::task::sleep(wstd::time::Duration::from(duration.min(MAX_TIMEOUT))).await;
-}
-
-/// Runs `future` for at most `limit` (a year at most); `None` on expiry.
-pub(crate) async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
-    future
-        .timeout(wstd::time::Duration::from(limit.min(MAX_TIMEOUT)))
-        .await
-        .ok()
 }
 
 #[cfg(test)]

@@ -7,6 +7,12 @@
 //!   in its WASI 0.2 shape and waits on its pollable through the wstd reactor.
 //! - `golem_p3` (feature `p3`): imports the WASI 0.3 shape of the same
 //!   interface and waits on its async `receive` through wit-bindgen's runtime.
+//! - `engine` (feature `engine`, which `sockets` turns on): the protocol
+//!   engine inside the app, over `wasi:sockets`, on the wstd reactor.
+//!
+//! [`AnyConnection`] is the one a `WebSocket` holds: either kind (under
+//! `sockets`, only the engine's: the component then imports no
+//! `golem:websocket`).
 
 #[cfg(all(feature = "p2", feature = "p3"))]
 compile_error!(
@@ -20,6 +26,7 @@ compile_error!("enable feature `p2` (the default) or `p3`");
 /// frame with 1005, "no status code", is a close without a code, as on the
 /// wire). `$host` names the generated `client` module; the arms after it are
 /// the errors only that shape has.
+#[cfg(not(feature = "sockets"))]
 macro_rules! golem_calls {
     ($host:ident $(, $pattern:pat => $failure:expr)* $(,)?) => {
         fn send_message(
@@ -67,11 +74,13 @@ macro_rules! golem_calls {
     };
 }
 
-#[cfg(feature = "p2")]
+// Under `sockets` the client connects through the engine: the component
+// then does not import golem:websocket.
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
 mod gate;
-#[cfg(feature = "p2")]
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
 mod golem;
-#[cfg(feature = "p2")]
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
 #[allow(missing_docs, unreachable_pub)]
 mod golem_bindings;
 #[cfg(feature = "p3")]
@@ -79,8 +88,74 @@ mod golem_p3;
 #[cfg(feature = "p3")]
 #[allow(missing_docs, unreachable_pub)]
 mod golem_p3_bindings;
-
 #[cfg(feature = "p2")]
-pub(crate) use golem::{HostConnection, sleep, timeout};
+mod reactor;
+
+#[cfg(all(feature = "p2", not(feature = "sockets")))]
+pub(crate) use golem::HostConnection;
 #[cfg(feature = "p3")]
 pub(crate) use golem_p3::{HostConnection, sleep, timeout};
+#[cfg(feature = "p2")]
+pub(crate) use reactor::{sleep, timeout};
+
+#[cfg(feature = "engine")]
+pub(crate) mod engine;
+
+/// The connection a `WebSocket` runs on: the host's `golem:websocket`
+/// connection, or one the engine runs in the app (feature `engine`).
+pub(crate) enum AnyConnection {
+    /// Not under `sockets`, whose clients connect through the engine.
+    #[cfg(not(feature = "sockets"))]
+    Golem(HostConnection),
+    #[cfg(feature = "engine")]
+    Engine(Box<engine::EngineConnection>),
+}
+
+/// Calls `$call` on whichever connection `$self` holds.
+macro_rules! each {
+    ($self:ident, $conn:ident => $call:expr) => {
+        match $self {
+            #[cfg(not(feature = "sockets"))]
+            AnyConnection::Golem($conn) => $call,
+            #[cfg(feature = "engine")]
+            AnyConnection::Engine($conn) => $call,
+        }
+    };
+}
+
+impl crate::machine::Connection for AnyConnection {
+    fn send(&mut self, message: crate::Message) -> Result<(), crate::machine::Failure> {
+        each!(self, conn => conn.send(message))
+    }
+
+    fn close(&mut self, frame: Option<&crate::CloseFrame>) -> Result<(), crate::machine::Failure> {
+        each!(self, conn => conn.close(frame))
+    }
+
+    fn poll_receive(
+        &mut self,
+        deadline: Option<std::time::Instant>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<crate::Message, crate::machine::Failure>> {
+        each!(self, conn => conn.poll_receive(deadline, cx))
+    }
+
+    fn poll_deadline(
+        &mut self,
+        deadline: std::time::Instant,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        each!(self, conn => conn.poll_deadline(deadline, cx))
+    }
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), crate::machine::Failure>> {
+        each!(self, conn => conn.poll_ready(cx))
+    }
+
+    fn ping(&mut self, payload: Vec<u8>) -> Result<(), crate::machine::Failure> {
+        each!(self, conn => conn.ping(payload))
+    }
+}

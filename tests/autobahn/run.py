@@ -15,7 +15,12 @@ results.
 Components must be built first (`bash scripts/build-components.sh`, which
 `just autobahn` does). Reports land in target/autobahn/report/ (index.html).
 
-Usage: python3 tests/autobahn/run.py [--update] [--timeout SECONDS]
+`--direct` runs the direct client instead: the same app built with the
+feature `sockets` (target/direct/autobahn-client.wasm, the engine in the app,
+no polyfill), compared with tests/autobahn/expected-results-direct.json, its
+reports in target/autobahn-direct/.
+
+Usage: python3 tests/autobahn/run.py [--direct] [--update] [--timeout SECONDS]
 """
 
 from __future__ import annotations
@@ -58,7 +63,13 @@ class RunError(Exception):
 
 
 def main() -> int:
+    global COMPONENT, EXPECTED, WORK, AGENT
     args = parse_args()
+    if args.direct:
+        COMPONENT = ROOT / "target" / "direct" / "autobahn-client.wasm"
+        EXPECTED = EXPECTED.with_name("expected-results-direct.json")
+        WORK = ROOT / "target" / "autobahn-direct"
+        AGENT = "wasm-websocket-direct"
     # SIGTERM (e.g. from a CI timeout) unwinds like Ctrl-C, so that the
     # processes started here are always stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -92,6 +103,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--update", action="store_true", help=f"record this run in {EXPECTED.name}"
+    )
+    parser.add_argument(
+        "--direct",
+        action="store_true",
+        help="run the direct client (feature sockets) instead of the composed one",
     )
     parser.add_argument(
         "--timeout",

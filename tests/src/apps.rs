@@ -32,6 +32,16 @@ pub struct EchoReport {
     /// With `send_after_close=1`: `ok` or the variant name of the error of
     /// one more send after the close.
     pub after_close: Option<String>,
+    /// With `ping=...`: `ok` or the variant name of the ping's error.
+    #[serde(default)]
+    pub ping: Option<String>,
+    /// `WebSocket::protocol`.
+    #[serde(default)]
+    pub protocol: Option<String>,
+    /// `WebSocket::response_headers` as `[name, value]` pairs; `None` where
+    /// the connection does not report them.
+    #[serde(default)]
+    pub response_headers: Option<Vec<(String, String)>>,
 }
 
 /// One reply collected by `echo`.

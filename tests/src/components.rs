@@ -17,6 +17,18 @@ pub fn composed(name: &str) -> PathBuf {
     path
 }
 
+/// The direct client `target/direct/<name>.wasm`: an example app built with
+/// the feature `sockets`, which runs the protocol engine itself over
+/// wasi:sockets and is served without the polyfill. Built once per test run,
+/// with the composed ones, by `scripts/build-components.sh`.
+pub fn direct(name: &str) -> PathBuf {
+    // The same build as `composed`.
+    let _ = composed(name);
+    let path = crate::repo_path(&format!("target/direct/{name}.wasm"));
+    assert!(path.exists(), "{} was not built", path.display());
+    path
+}
+
 /// The composed WASI 0.3 component `target/composed/<name>.wasm` (a P3
 /// example app plugged with the polyfill's P3 build), built once per test
 /// run by `scripts/build-p3.sh`.

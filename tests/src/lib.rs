@@ -21,6 +21,7 @@
 pub mod agents;
 pub mod apps;
 pub mod certs;
+pub mod component_server;
 pub mod components;
 pub mod fault_server;
 pub mod http;

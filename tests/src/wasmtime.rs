@@ -38,6 +38,15 @@ impl Serve {
         }
     }
 
+    /// Serves the direct client `app` (see [`crate::components::direct`]):
+    /// the example built with the feature `sockets`, not composed.
+    pub fn direct(app: &str) -> Serve {
+        Serve {
+            component: crate::components::direct(app),
+            ..Serve::app(app)
+        }
+    }
+
     /// Passes an environment variable to the guest (`--env NAME=VALUE`).
     pub fn env(mut self, name: &str, value: impl Into<String>) -> Serve {
         self.env.push((name.to_owned(), value.into()));

@@ -17,7 +17,13 @@
 //! default `count`), `timeout_ms` (per reply, default 5000), `header=Name:Value`
 //! and `protocol=p` (both repeatable), `close_code` and `close_reason`
 //! (default 1000 and ""), `close=0` (drop the socket instead of closing),
-//! `via=api|sink` and `send_after_close=1` (below).
+//! `via=api|sink` and `send_after_close=1` (below), `ping=payload` (send a
+//! ping with these bytes first; `ping` in the answer is `"ok"` or the error's
+//! variant name, e.g. `"Unsupported"` on a `golem:websocket` connection).
+//!
+//! Built with the feature `sockets` (`target/direct/echo.wasm`), it runs the
+//! protocol engine itself over wasi:sockets and is served as is, without the
+//! polyfill.
 //!
 //! `via=api` (the default) uses the inherent methods: `send`, `recv_timeout`,
 //! `close(Some(frame))`, then `recv` to drain what arrived while closing.
@@ -36,8 +42,11 @@
 //!
 //! The answer is `200 application/json`:
 //! `{"sent", "received": [{"type", "len", "data", "echo_exact"}], "close",
-//! "close_result", "error", "error_kind", "after_close"}` (`after_close` is
-//! `null` without `send_after_close=1`). A bad query is `400` with a text
+//! "close_result", "error", "error_kind", "after_close", "ping", "protocol",
+//! "response_headers"}` (`after_close` is `null` without `send_after_close=1`,
+//! `ping` without `ping`; `protocol` is `WebSocket::protocol`,
+//! `response_headers` the `[name, value]` pairs of
+//! `WebSocket::response_headers`, or `null` where it is unsupported). A bad query is `400` with a text
 //! body, a failed connect `502` with `{"error", "error_kind"}`.
 
 use std::time::Duration;
@@ -71,6 +80,8 @@ struct Params {
     close: Option<CloseFrame>,
     via: Via,
     send_after_close: bool,
+    /// A ping to send first.
+    ping: Option<Vec<u8>>,
 }
 
 /// Which API the app talks through.
@@ -98,6 +109,7 @@ impl Params {
         let mut close = true;
         let mut via = Via::Api;
         let mut send_after_close = false;
+        let mut ping = None;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => url = Some(value.into_owned()),
@@ -125,6 +137,7 @@ impl Params {
                     }
                 }
                 "send_after_close" => send_after_close = flag(&key, &value)?,
+                "ping" => ping = Some(value.as_bytes().to_vec()),
                 _ => return Err(format!("unknown query parameter {key:?}")),
             }
         }
@@ -165,6 +178,7 @@ impl Params {
             }),
             via,
             send_after_close,
+            ping,
         })
     }
 }
@@ -212,6 +226,15 @@ async fn run(params: Params) -> Response<Body> {
         }
     };
     let via = params.via;
+    let protocol = ws.protocol().map(str::to_owned);
+    let response_headers = ws.response_headers().ok().map(<[_]>::to_vec);
+    let ping = match params.ping {
+        Some(payload) => Some(match ws.ping(payload).await {
+            Ok(()) => "ok".to_owned(),
+            Err(err) => error_kind(&err),
+        }),
+        None => None,
+    };
 
     let mut sent = 0;
     let mut error = None;
@@ -312,6 +335,9 @@ async fn run(params: Params) -> Response<Body> {
         "error": error.as_ref().map(Error::to_string),
         "error_kind": error.as_ref().map(error_kind),
         "after_close": after_close,
+        "ping": ping,
+        "protocol": protocol,
+        "response_headers": response_headers,
     });
     respond(StatusCode::OK, "application/json", body.to_string())
 }

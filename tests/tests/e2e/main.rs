@@ -1,4 +1,5 @@
-//! End-to-end tests: the example components, composed with the polyfill,
+//! End-to-end tests: the example components, composed with the polyfill (or
+//! built with the feature `sockets`: `direct`),
 //! under the real `wasmtime serve`, against real WebSocket servers on
 //! loopback. Each module proves one group of behaviours; the harness is the
 //! `wasm_websocket_tests` library next to this file.
@@ -10,6 +11,7 @@
 #![cfg(not(target_family = "wasm"))]
 
 mod closing;
+mod direct;
 mod fanin;
 mod faults;
 mod handshake;
@@ -21,6 +23,7 @@ mod preflight;
 mod python_peer;
 mod reconnect;
 mod round_trip;
+mod server;
 mod settings;
 mod sink_and_stream;
 mod stall;

@@ -1,0 +1,127 @@
+//! The server figures: the `server` example (the crate's `server` feature,
+//! an echo server under `wasmtime run -Sinherit-network`) against the native
+//! tokio-tungstenite echo server, both driven by the same native client. In
+//! these rows "component" is the component server and "native" the native
+//! server.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use wasm_websocket_bench::Workload;
+
+use crate::cases::Options;
+use crate::process::Client;
+use crate::table::Figure;
+
+/// The component server, killed when dropped.
+struct ComponentServer {
+    child: Child,
+    url: String,
+}
+
+impl ComponentServer {
+    /// Starts `server.wasm` on a free loopback port (with the benchmark's
+    /// compilation cache) and waits until it listens.
+    fn start(wasm: &Path, cache_config: &Path) -> Result<ComponentServer, String> {
+        let mut child = Command::new(crate::harness::wasmtime())
+            .args(["run", "-Sinherit-network", "-C", "cache=y", "-C"])
+            .arg(format!("cache-config={}", cache_config.display()))
+            .arg(wasm)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start the component server: {e}"))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut server = ComponentServer {
+            child,
+            url: String::new(),
+        };
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the component server's output: {e}"))?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .ok_or_else(|| format!("the component server did not start: {line:?}"))?;
+        server.url = format!("ws://{addr}/");
+        Ok(server)
+    }
+}
+
+impl Drop for ComponentServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Echo throughput of the component server and of the native server, the
+/// same native client against each, alternating, `options.repetitions`
+/// times.
+pub(crate) fn figures(
+    root: &Path,
+    native: &Client,
+    native_url: &str,
+    cache_config: &Path,
+    options: Options,
+) -> Result<Vec<Figure>, String> {
+    let wasm = root.join("target/composed/server.wasm");
+    if !wasm.exists() {
+        return Err(format!(
+            "{} is missing: run `bash scripts/build-components.sh` first",
+            wasm.display()
+        ));
+    }
+    let server = ComponentServer::start(&wasm, cache_config)?;
+    eprintln!("component server at {}", server.url);
+    let workloads = [
+        (
+            "server: sequential 16 B",
+            Workload::Sequential {
+                size: 16,
+                count: options.count(20_000, 50),
+            },
+        ),
+        (
+            "server: pipelined (64 in flight) 16 B",
+            Workload::Pipelined {
+                size: 16,
+                count: options.count(100_000, 500),
+                window: 64,
+            },
+        ),
+        (
+            "server: pipelined (64 in flight) 64 KiB",
+            Workload::Pipelined {
+                size: 64 << 10,
+                count: options.count(5_000, 100),
+                window: 64,
+            },
+        ),
+    ];
+    let mut figures = Vec::new();
+    for (title, workload) in &workloads {
+        let mut rate = Figure::new(format!("{title} msg/s"), "msg/s", None);
+        let mut bandwidth = Figure::new(format!("{title} MB/s"), "MB/s", None);
+        for repetition in 1..=options.repetitions {
+            eprintln!("[{repetition}/{}] {title}", options.repetitions);
+            for (url, is_component) in [(server.url.as_str(), true), (native_url, false)] {
+                let run = native.run(workload, url)?;
+                let (r, b) = if is_component {
+                    (&mut rate.component, &mut bandwidth.component)
+                } else {
+                    (&mut rate.native, &mut bandwidth.native)
+                };
+                r.push(run.field("msgs_per_s"));
+                b.push(run.field("mb_per_s"));
+            }
+        }
+        figures.push(rate);
+        figures.push(bandwidth);
+    }
+    Ok(figures)
+}

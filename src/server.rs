@@ -1,0 +1,577 @@
+//! The server side (feature `server`): a [`Listener`] on a `wasi:sockets`
+//! TCP address hands out [`Incoming`] handshake requests; the app looks at
+//! their path, headers and offered subprotocols, and accepts one (a
+//! [`WebSocket`], the same type a client has) or refuses it with an HTTP
+//! status.
+//!
+//! Every wait is on the wstd reactor: the handshakes run in tasks of their
+//! own, so a client that is slow to send its request holds up nobody, and one
+//! component serves many connections at once (spawn a task per connection).
+//!
+//! ```no_run
+//! use futures_lite::StreamExt;
+//! use wasm_websocket::server::Listener;
+//! use wasm_websocket::Message;
+//!
+//! #[wstd::main]
+//! async fn main() -> wasm_websocket::Result<()> {
+//!     let listener = Listener::bind("127.0.0.1:9001").await?;
+//!     loop {
+//!         let incoming = listener.accept().await?;
+//!         if incoming.path() != "/echo" {
+//!             incoming.refuse(404, "no such endpoint").await?;
+//!             continue;
+//!         }
+//!         let mut ws = incoming.accept().await?;
+//!         wstd::runtime::spawn(async move {
+//!             while let Some(Ok(message)) = ws.next().await {
+//!                 if let Message::Text(_) | Message::Binary(_) = message {
+//!                     if ws.send(message).await.is_err() {
+//!                         break;
+//!                     }
+//!                 }
+//!             }
+//!         })
+//!         .detach();
+//!     }
+//! }
+//! ```
+//!
+//! Run such a component with `wasmtime run -Sinherit-network app.wasm`
+//! (`-Sinherit-network` lets it listen; `-Stcp-listen`-style allow-lists work
+//! as well).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::future::{Future, poll_fn};
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::{Rc, Weak};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+
+use wasm_websocket_engine::accept::{self, HeadError, HeadReader, Request};
+use wasm_websocket_engine::io::{TcpIo, Transport};
+use wasm_websocket_engine::listen::TcpListener;
+use wstd::future::FutureExt as _;
+use wstd::runtime::{AsyncPollable, WaitFor};
+
+use crate::host::engine::ws_config;
+use crate::{DEFAULT_CLOSE_TIMEOUT, Error, Result, WebSocket};
+
+/// How a [`Listener`] takes connections, with safe defaults.
+///
+/// ```
+/// use std::time::Duration;
+/// use wasm_websocket::server::ServerConfig;
+///
+/// let config = ServerConfig::default()
+///     .max_message_size(1 << 20)
+///     .handshake_timeout(Duration::from_secs(5))
+///     .max_connections(100);
+/// assert_eq!(config.max_frame_size_value(), 16 << 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    max_message_size: usize,
+    max_frame_size: usize,
+    handshake_timeout: Duration,
+    max_connections: usize,
+    backlog: u32,
+    close_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    /// 64 MiB messages, 16 MiB frames (tungstenite's defaults, as the
+    /// client's), 10 s for a handshake, 1024 connections, a backlog of 128,
+    /// and [`DEFAULT_CLOSE_TIMEOUT`] for a close.
+    fn default() -> Self {
+        ServerConfig {
+            max_message_size: 64 << 20,
+            max_frame_size: 16 << 20,
+            handshake_timeout: Duration::from_secs(10),
+            max_connections: 1024,
+            backlog: 128,
+            close_timeout: DEFAULT_CLOSE_TIMEOUT,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The largest message a client may send, in bytes (default 64 MiB). A
+    /// larger one fails the connection with close code 1009.
+    pub fn max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes;
+        self
+    }
+
+    /// The largest frame a client may send, in bytes (default 16 MiB).
+    pub fn max_frame_size(mut self, bytes: usize) -> Self {
+        self.max_frame_size = bytes;
+        self
+    }
+
+    /// How long a client has from its TCP connect to the end of the opening
+    /// handshake (default 10 s); a client slower than that is disconnected.
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// How many connections (in their handshake or open) the listener keeps
+    /// at once (default 1024). A connection past it is answered with HTTP 503
+    /// once its request arrived (within a second) and closed, not queued.
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections;
+        self
+    }
+
+    /// How many connections the system queues before the app takes them
+    /// (default 128; the host may cap it).
+    pub fn backlog(mut self, connections: u32) -> Self {
+        self.backlog = connections;
+        self
+    }
+
+    /// How long a close waits for the client's answer (default
+    /// [`DEFAULT_CLOSE_TIMEOUT`]).
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// The largest message size set.
+    pub fn max_message_size_value(&self) -> usize {
+        self.max_message_size
+    }
+
+    /// The largest frame size set.
+    pub fn max_frame_size_value(&self) -> usize {
+        self.max_frame_size
+    }
+
+    /// The handshake timeout set.
+    pub fn handshake_timeout_value(&self) -> Duration {
+        self.handshake_timeout
+    }
+
+    /// The connection limit set.
+    pub fn max_connections_value(&self) -> usize {
+        self.max_connections
+    }
+}
+
+/// A TCP listener that takes WebSocket handshakes.
+///
+/// Made by [`Listener::bind`]; [`accept`](Listener::accept) gives the next
+/// client whose handshake request arrived. Use and drop it inside the wstd
+/// runtime it was made in. Dropping it stops listening; connections already
+/// handed out live on.
+pub struct Listener {
+    shared: Rc<Shared>,
+}
+
+/// What the listener and its handshake tasks share.
+struct Shared {
+    config: ServerConfig,
+    /// Handshake requests read, waiting for `accept`.
+    ready: RefCell<VecDeque<Incoming>>,
+    /// The task waiting in `accept`.
+    waiter: RefCell<Option<Waker>>,
+    /// Every connection taken, while it lives (its handshake, or its
+    /// WebSocket): the count of [`ServerConfig::max_connections`].
+    live: RefCell<Vec<Weak<TcpIo>>>,
+    // Last: the pollables of `accept` are its children.
+    listener: TcpListener,
+}
+
+impl Listener {
+    /// Listens on `address`, an IP address and port (`"127.0.0.1:9001"`,
+    /// `"[::1]:0"`; port 0 picks a free one, see
+    /// [`local_addr`](Listener::local_addr)), with the default
+    /// [`ServerConfig`].
+    pub async fn bind(address: &str) -> Result<Listener> {
+        Listener::bind_with(address, ServerConfig::default()).await
+    }
+
+    /// Listens on `address` with `config`.
+    pub async fn bind_with(address: &str, config: ServerConfig) -> Result<Listener> {
+        let address: SocketAddr = address.parse().map_err(|_| {
+            Error::ConnectionFailed(format!(
+                "cannot listen on {address:?}: not an IP address and port (e.g. 127.0.0.1:9001)"
+            ))
+        })?;
+        let listener =
+            TcpListener::bind(address, config.backlog).map_err(Error::ConnectionFailed)?;
+        Ok(Listener {
+            shared: Rc::new(Shared {
+                config,
+                ready: RefCell::default(),
+                waiter: RefCell::default(),
+                live: RefCell::default(),
+                listener,
+            }),
+        })
+    }
+
+    /// The address listened on (with the port the system picked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.shared.listener.local_addr()
+    }
+
+    /// The next client whose handshake request arrived and is a WebSocket
+    /// handshake.
+    ///
+    /// Clients are read in tasks of their own, within the handshake
+    /// timeout; one that is not a WebSocket handshake is answered with an
+    /// HTTP error (400, 405, 426 or 431) and closed, one that is too slow
+    /// is closed, and neither is seen here. An error is the listener's own
+    /// (the socket failed).
+    pub async fn accept(&self) -> Result<Incoming> {
+        let shared = &self.shared;
+        let mut wait: Option<WaitFor> = None;
+        poll_fn(|cx| {
+            loop {
+                if let Some(incoming) = shared.ready.borrow_mut().pop_front() {
+                    return Poll::Ready(Ok(incoming));
+                }
+                match shared.listener.try_accept() {
+                    Err(e) => return Poll::Ready(Err(Error::ConnectionFailed(e))),
+                    Ok(Some((tcp, peer))) => {
+                        self.take(TcpIo::new(tcp), peer);
+                        continue;
+                    }
+                    Ok(None) => {}
+                }
+                *shared.waiter.borrow_mut() = Some(cx.waker().clone());
+                let pending = wait.get_or_insert_with(|| {
+                    AsyncPollable::new(shared.listener.subscribe()).wait_for()
+                });
+                match Pin::new(pending).poll(cx) {
+                    Poll::Ready(()) => wait = None,
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+        })
+        .await
+    }
+
+    /// Starts the handshake of a new connection in a task, or turns it
+    /// away when the listener is full.
+    fn take(&self, io: TcpIo, peer: SocketAddr) {
+        let io = Rc::new(io);
+        let shared = &self.shared;
+        let full = {
+            let mut live = shared.live.borrow_mut();
+            live.retain(|conn| conn.strong_count() > 0);
+            let full = live.len() >= shared.config.max_connections;
+            if !full {
+                live.push(Rc::downgrade(&io));
+            }
+            full
+        };
+        if full {
+            // Its request is read first (briefly), so that closing the
+            // socket does not reset it before the client reads the 503.
+            let config = shared
+                .config
+                .clone()
+                .handshake_timeout(TURN_AWAY_WAIT.min(shared.config.handshake_timeout));
+            wstd::runtime::spawn(async move {
+                if let Some(incoming) = read_request(io, peer, config).await {
+                    let _ = incoming.refuse(503, "too many connections").await;
+                }
+            })
+            .detach();
+            return;
+        }
+        let config = shared.config.clone();
+        let shared = Rc::downgrade(shared);
+        wstd::runtime::spawn(async move {
+            let Some(incoming) = read_request(io, peer, config).await else {
+                return;
+            };
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            shared.ready.borrow_mut().push_back(incoming);
+            if let Some(waker) = shared.waiter.borrow_mut().take() {
+                waker.wake();
+            }
+        })
+        .detach();
+    }
+}
+
+/// How long a client past [`ServerConfig::max_connections`] may take to send
+/// its request before it is answered 503 (or closed).
+const TURN_AWAY_WAIT: Duration = Duration::from_secs(1);
+
+/// Reads a client's handshake request within `config`'s handshake timeout;
+/// answers one that is not a WebSocket handshake. `None` when the client is
+/// gone, too slow, or answered so.
+async fn read_request(io: Rc<TcpIo>, peer: SocketAddr, config: ServerConfig) -> Option<Incoming> {
+    let deadline = Instant::now() + config.handshake_timeout;
+    let mut transport = Transport::plain(io.clone());
+    let mut reader = HeadReader::default();
+    loop {
+        match reader.read_from(&mut transport) {
+            Ok(Some((request, tail))) => {
+                return Some(Incoming::new(
+                    io, transport, request, tail, peer, deadline, config,
+                ));
+            }
+            Ok(None) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let ready = AsyncPollable::new(io.subscribe_input()).wait_for();
+                if ready
+                    .timeout(wstd::time::Duration::from(left))
+                    .await
+                    .is_err()
+                {
+                    return None;
+                }
+            }
+            Err(HeadError::Refused(refusal)) => {
+                if let Ok(answer) = accept::refusal_response(refusal.status, &refusal.text) {
+                    let _ = answer_within(&io, &mut transport, &answer, deadline).await;
+                }
+                io.discard_arrived(accept::MAX_HEAD_SIZE);
+                return None;
+            }
+            Err(HeadError::Io(_)) => return None,
+        }
+    }
+}
+
+/// Writes `answer` and waits until the socket took it, before `deadline`.
+async fn answer_within(
+    io: &TcpIo,
+    transport: &mut Transport,
+    answer: &[u8],
+    deadline: Instant,
+) -> Result<()> {
+    let failed = |e: std::io::Error| Error::ConnectionFailed(format!("cannot answer: {e}"));
+    transport.write_all(answer).map_err(failed)?;
+    loop {
+        match transport.flush() {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                let room = AsyncPollable::new(io.subscribe_output()).wait_for();
+                room.timeout(wstd::time::Duration::from(left))
+                    .await
+                    .map_err(|_| Error::Timeout)?;
+            }
+            Err(e) => return Err(failed(e)),
+        }
+    }
+}
+
+/// A client's WebSocket handshake request, waiting for the app's answer:
+/// [`accept`](Incoming::accept), [`accept_with`](Incoming::accept_with) a
+/// subprotocol, or [`refuse`](Incoming::refuse). Dropping it closes the
+/// connection without an answer.
+///
+/// ```no_run
+/// # async fn run(listener: wasm_websocket::server::Listener) -> wasm_websocket::Result<()> {
+/// let incoming = listener.accept().await?;
+/// if incoming.header("authorization") != Some("Bearer 3f9a") {
+///     return incoming.refuse(401, "who are you?").await;
+/// }
+/// let ws = if incoming.protocols().iter().any(|p| p == "chat.v2") {
+///     incoming.accept_with("chat.v2").await?
+/// } else {
+///     incoming.accept().await?
+/// };
+/// # Ok(())
+/// # }
+/// ```
+pub struct Incoming {
+    request: Request,
+    headers: Vec<(String, String)>,
+    protocols: Vec<String>,
+    peer: SocketAddr,
+    tail: Vec<u8>,
+    deadline: Instant,
+    config: ServerConfig,
+    // Before `io`, which it shares.
+    transport: Transport,
+    io: Rc<TcpIo>,
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("peer", &self.peer)
+            .field("uri", self.request.uri())
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Incoming {
+    fn new(
+        io: Rc<TcpIo>,
+        transport: Transport,
+        request: Request,
+        tail: Vec<u8>,
+        peer: SocketAddr,
+        deadline: Instant,
+        config: ServerConfig,
+    ) -> Incoming {
+        let headers = request
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let protocols = accept::offered_protocols(&request);
+        Incoming {
+            request,
+            headers,
+            protocols,
+            peer,
+            tail,
+            deadline,
+            config,
+            transport,
+            io,
+        }
+    }
+
+    /// The request's path (`/chat` of `GET /chat?room=1`).
+    pub fn path(&self) -> &str {
+        self.request.uri().path()
+    }
+
+    /// The request's query, without the `?` (`room=1`).
+    pub fn query(&self) -> Option<&str> {
+        self.request.uri().query()
+    }
+
+    /// The request's headers, names in lower case, in the order sent (a
+    /// value that is not UTF-8 is read lossily).
+    pub fn headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The first value of header `name` (any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The subprotocols the client offers (`Sec-WebSocket-Protocol`), in its
+    /// order of preference.
+    pub fn protocols(&self) -> &[String] {
+        &self.protocols
+    }
+
+    /// The client's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Accepts the WebSocket without a subprotocol.
+    pub async fn accept(self) -> Result<WebSocket> {
+        self.answer(None).await
+    }
+
+    /// Accepts the WebSocket speaking `protocol`, one of
+    /// [`protocols`](Incoming::protocols) (else [`Error::InvalidHeader`],
+    /// and the client is answered 400).
+    pub async fn accept_with(self, protocol: &str) -> Result<WebSocket> {
+        self.answer(Some(protocol)).await
+    }
+
+    async fn answer(mut self, protocol: Option<&str>) -> Result<WebSocket> {
+        let answer = match accept::accept_response(&self.request, protocol) {
+            Ok(answer) => answer,
+            Err(text) => {
+                let refused = self.refuse(400, &text).await;
+                return Err(refused.err().unwrap_or(Error::InvalidHeader(text)));
+            }
+        };
+        answer_within(&self.io, &mut self.transport, &answer, self.deadline).await?;
+        self.io.take_wants();
+        let config = ws_config(self.config.max_message_size, self.config.max_frame_size);
+        let ws = accept::server_socket(self.transport, self.tail, config);
+        let host = self
+            .headers
+            .iter()
+            .find(|(n, _)| n == "host")
+            .map_or_else(|| self.peer.to_string(), |(_, v)| v.clone());
+        let url = format!("ws://{host}{}", self.request.uri());
+        Ok(WebSocket::from_engine(
+            ws,
+            self.io,
+            url,
+            protocol.map(str::to_owned),
+            // The peer's side of the handshake: its request headers.
+            self.headers,
+            self.config.close_timeout,
+        ))
+    }
+
+    /// Refuses the WebSocket with HTTP `status` (400-599) and `body` (plain
+    /// text), then closes the connection.
+    pub async fn refuse(mut self, status: u16, body: &str) -> Result<()> {
+        let answer = accept::refusal_response(status, body).map_err(Error::Other)?;
+        let sent = answer_within(&self.io, &mut self.transport, &answer, self.deadline).await;
+        self.io.discard_arrived(accept::MAX_HEAD_SIZE);
+        sent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_are_the_documented_ones() {
+        let config = ServerConfig::default();
+        assert_eq!(config.max_message_size_value(), 64 << 20);
+        assert_eq!(config.max_frame_size_value(), 16 << 20);
+        assert_eq!(config.handshake_timeout_value(), Duration::from_secs(10));
+        assert_eq!(config.max_connections_value(), 1024);
+        assert_eq!(config.backlog, 128);
+        assert_eq!(config.close_timeout, DEFAULT_CLOSE_TIMEOUT);
+    }
+
+    #[test]
+    fn the_builder_sets_each_limit() {
+        let config = ServerConfig::default()
+            .max_message_size(10)
+            .max_frame_size(5)
+            .handshake_timeout(Duration::from_millis(250))
+            .max_connections(3)
+            .backlog(7)
+            .close_timeout(Duration::from_secs(1));
+        assert_eq!(
+            (
+                config.max_message_size_value(),
+                config.max_frame_size_value(),
+                config.handshake_timeout_value(),
+                config.max_connections_value(),
+                config.backlog,
+                config.close_timeout
+            ),
+            (
+                10,
+                5,
+                Duration::from_millis(250),
+                3,
+                7,
+                Duration::from_secs(1)
+            )
+        );
+    }
+}

@@ -1,0 +1,309 @@
+//! The direct client: the example apps built with the feature `sockets`
+//! run the protocol engine themselves over wasi:sockets and are served
+//! without the polyfill. The scenarios of the composed apps that apply:
+//! byte-exact round trips against Python `websockets` and our server, close
+//! codes both ways, a receive timeout, protocol errors, `wss://` with a test
+//! CA; and what only this path offers: the agreed subprotocol, the response
+//! headers and pings (which a `golem:websocket` connection refuses with a
+//! typed error).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use wasm_websocket_tests::apps::Close;
+use wasm_websocket_tests::certs::{Authority, Validity};
+use wasm_websocket_tests::fault_server::{ClientClose, FaultServer};
+use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::wasmtime::Serve;
+
+use crate::MARGIN;
+
+#[test]
+fn text_and_binary_round_trip_byte_exact_against_python() {
+    let peer = PythonPeer::start();
+    let app = Serve::direct("echo").start();
+    // 7-bit, 16-bit and 64-bit frame lengths, and a message over a slice.
+    for size in ["0", "125", "126", "65536", "1048576", "5000000"] {
+        for binary in ["0", "1"] {
+            let report = app
+                .echo(&[
+                    ("url", &peer.url("/echo")),
+                    ("size", size),
+                    ("binary", binary),
+                    ("count", "3"),
+                    ("timeout_ms", "60000"),
+                ])
+                .report();
+            let what = format!("size {size}, binary={binary}: {report:?}");
+            assert_eq!((report.sent, report.received.len()), (3, 3), "{what}");
+            assert!(report.received.iter().all(|r| r.echo_exact), "{what}");
+            assert_eq!(report.close_result.as_deref(), Some("ok"), "{what}");
+        }
+    }
+}
+
+#[test]
+fn sixteen_mib_round_trip_byte_exact_through_the_sink() {
+    // One message: an app that sends 32 MiB to an echo server without
+    // reading waits for ever, as over any TCP client (the echoes fill the
+    // server's socket, so it stops reading).
+    let server = FaultServer::start();
+    let app = Serve::direct("echo").start();
+    let size = (16 << 20).to_string();
+    let report = app
+        .echo(&[
+            ("url", &server.url("/echo")),
+            ("size", &size),
+            ("binary", "1"),
+            ("via", "sink"),
+            ("timeout_ms", "60000"),
+        ])
+        .report();
+    assert_eq!(report.received.len(), 1, "{report:?}");
+    assert!(report.received[0].echo_exact, "{report:?}");
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+}
+
+#[test]
+fn close_codes_and_reasons_cross_both_ways() {
+    let mut peer = PythonPeer::start();
+    let app = Serve::direct("echo").start();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("close_code", "4001"),
+            ("close_reason", "bye"),
+        ])
+        .report();
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+    assert_eq!(report.close, Some(Close::new(4001, "bye")));
+    assert_eq!(
+        peer.wait_for_close(),
+        PeerClose {
+            path: "/echo".to_owned(),
+            close_code: Some(4001),
+            close_reason: Some("bye".to_owned()),
+        }
+    );
+
+    let report = app
+        .echo(&[("url", &peer.url("/close?code=4003&reason=going%20home"))])
+        .report();
+    assert_eq!(
+        report.close,
+        Some(Close::new(4003, "going home")),
+        "{report:?}"
+    );
+    assert_eq!(report.error, None);
+
+    let server = FaultServer::start();
+    let report = app
+        .echo(&[("url", &server.url("/close-after?n=0"))])
+        .report();
+    assert_eq!(report.close, Some(Close::new(1005, "")), "{report:?}");
+}
+
+#[test]
+fn dropping_an_open_socket_sends_a_normal_close() {
+    let server = FaultServer::start();
+    let app = Serve::direct("echo").start();
+    let report = app
+        .echo(&[("url", &server.url("/echo")), ("close", "0")])
+        .report();
+    assert_eq!(report.close_result, None);
+    assert_eq!(
+        server.wait_for_close(MARGIN),
+        ClientClose {
+            code: Some(1000),
+            reason: String::new(),
+        }
+    );
+}
+
+#[test]
+fn a_receive_timeout_leaves_the_connection_open() {
+    let server = FaultServer::start();
+    let app = Serve::direct("echo").start();
+    let report = app
+        .echo(&[
+            ("url", &server.url("/echo")),
+            ("expect", "2"),
+            ("timeout_ms", "500"),
+        ])
+        .report();
+    assert_eq!(report.received.len(), 1, "{report:?}");
+    assert_eq!(report.error_kind.as_deref(), Some("Timeout"), "{report:?}");
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+    assert_eq!(server.wait_for_close(MARGIN).code, Some(1000));
+}
+
+#[test]
+fn invalid_frames_are_protocol_errors_and_close_with_the_right_code() {
+    let app = Serve::direct("echo").start();
+    for (frame, code) in [("utf8", 1007), ("rsv", 1002), ("close-code", 1002)] {
+        let server = FaultServer::start();
+        let report = app
+            .echo(&[("url", &server.url(&format!("/invalid?frame={frame}")))])
+            .report();
+        assert_eq!(
+            report.error_kind.as_deref(),
+            Some("Protocol"),
+            "{frame}: {report:?}"
+        );
+        assert_eq!(server.wait_for_close(MARGIN).code, Some(code), "{frame}");
+    }
+}
+
+#[test]
+fn an_abrupt_end_and_a_refused_connect_are_reported() {
+    let server = FaultServer::start();
+    let app = Serve::direct("echo").start();
+    let report = app
+        .echo(&[("url", &server.url("/drop?n=1")), ("expect", "2")])
+        .report();
+    assert_eq!(report.received.len(), 1, "{report:?}");
+    assert_eq!(report.error_kind.as_deref(), Some("Closed"), "{report:?}");
+
+    let port = wasm_websocket_tests::unused_port();
+    let failure = app
+        .echo(&[("url", &format!("ws://127.0.0.1:{port}/"))])
+        .connect_failure();
+    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert!(failure.error.contains("refused"), "{failure:?}");
+
+    let failure = app
+        .echo(&[("url", &server.url("/reject"))])
+        .connect_failure();
+    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert!(failure.error.contains("403"), "{failure:?}");
+}
+
+#[test]
+fn the_agreed_subprotocol_and_the_response_headers_are_reported() {
+    let peer = PythonPeer::start();
+    let direct = Serve::direct("echo").start();
+    let url = peer.url("/subprotocol");
+    let offers = [
+        ("url", url.as_str()),
+        ("protocol", "chat"),
+        ("protocol", "superchat"),
+    ];
+    let report = direct.echo(&offers).report();
+    assert_eq!(report.received[0].data.as_deref(), Some("superchat"));
+    // Of two offers, the direct client knows which one the server took.
+    assert_eq!(report.protocol.as_deref(), Some("superchat"), "{report:?}");
+    let headers = report.response_headers.expect("the response headers");
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.as_str())
+    };
+    assert_eq!(header("sec-websocket-protocol"), Some("superchat"));
+    assert_eq!(
+        header("upgrade").map(str::to_ascii_lowercase).as_deref(),
+        Some("websocket")
+    );
+    assert!(header("sec-websocket-accept").is_some(), "{headers:?}");
+
+    // The composed app cannot know either.
+    let composed = Serve::app("echo").start();
+    let report = composed.echo(&offers).report();
+    assert_eq!(report.received[0].data.as_deref(), Some("superchat"));
+    assert_eq!(report.protocol, None, "{report:?}");
+    assert_eq!(report.response_headers, None, "{report:?}");
+}
+
+#[test]
+fn pings_go_out_and_the_peers_pings_are_answered() {
+    let server = FaultServer::start();
+    let direct = Serve::direct("echo").start();
+    let report = direct
+        .echo(&[("url", &server.url("/echo")), ("ping", "are you there")])
+        .report();
+    assert_eq!(report.ping.as_deref(), Some("ok"), "{report:?}");
+    assert!(report.received[0].echo_exact, "{report:?}");
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+
+    let too_long = "p".repeat(126);
+    let report = direct
+        .echo(&[("url", &server.url("/echo")), ("ping", &too_long)])
+        .report();
+    assert_eq!(report.ping.as_deref(), Some("SendFailed"), "{report:?}");
+    assert!(report.received[0].echo_exact, "still usable: {report:?}");
+
+    // The server pings, waits for our pong and replies with its payload.
+    let report = direct.echo(&[("url", &server.url("/ping"))]).report();
+    assert_eq!(
+        report.received[0].data.as_deref(),
+        Some("pong:are you there"),
+        "{report:?}"
+    );
+
+    // A golem:websocket connection carries no pings: a typed error.
+    let composed = Serve::app("echo").start();
+    let report = composed
+        .echo(&[("url", &server.url("/echo")), ("ping", "hi")])
+        .report();
+    assert_eq!(report.ping.as_deref(), Some("Unsupported"), "{report:?}");
+    assert!(report.received[0].echo_exact, "{report:?}");
+}
+
+#[test]
+fn a_wss_round_trip_works_with_a_test_ca() {
+    let ca = Authority::new("test CA");
+    let identity = ca.issue(&["127.0.0.1"], Validity::Current);
+    let mut peer = PythonPeer::start_tls(&identity.cert, &identity.key);
+    let app = Serve::direct("echo")
+        .env("WASM_WEBSOCKET_CA_PEM", ca.pem())
+        .start();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("size", "1048576"),
+            ("binary", "1"),
+            ("count", "2"),
+            ("timeout_ms", "60000"),
+        ])
+        .report();
+    assert!(
+        report.received.len() == 2 && report.received.iter().all(|r| r.echo_exact),
+        "{report:?}"
+    );
+    assert_eq!(peer.wait_for_close().close_code, Some(1000));
+
+    // Without the CA, the certificate is refused, with the reason.
+    let untrusting = Serve::direct("echo").start();
+    let failure = untrusting
+        .echo(&[("url", &peer.url("/echo"))])
+        .connect_failure();
+    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert!(failure.error.contains("unknown issuer"), "{failure:?}");
+}
+
+/// The `stall` app's answer (see examples/stall).
+#[derive(Debug, Deserialize)]
+struct StallReport {
+    round_trips: u64,
+    a: String,
+}
+
+#[test]
+fn a_silent_or_flooding_connection_does_not_stall_another() {
+    let server = FaultServer::start();
+    let app = Serve::direct("stall")
+        .request_timeout(Duration::from_secs(60))
+        .start();
+    for (a, action) in [("/silent", "hold"), ("/ping-flood?n=200000", "hold")] {
+        let response = app.get(&[
+            ("a", &server.url(a)),
+            ("b", &server.url("/echo")),
+            ("action", action),
+        ]);
+        assert_eq!(response.status, 200, "{}", response.text());
+        let report: StallReport = serde_json::from_slice(&response.body).expect("a stall report");
+        // B went on while A waited (its round trips are 16 bytes each).
+        assert!(report.round_trips > 10, "{a}: {report:?}");
+        assert_eq!(report.a, "ok", "{a}: {report:?}");
+    }
+}
