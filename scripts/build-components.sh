@@ -45,6 +45,8 @@ done
 # Examples on the crate's `server` feature build on their own: cargo unifies
 # the features of the packages one build takes, and the other examples (the
 # minimal app whose size the benchmark reports) must not take the engine in.
+# They import no golem:websocket, so they go to target/direct/ as they are,
+# not composed with the polyfill.
 together=()
 apart=()
 for example in "${examples[@]}"; do
@@ -56,9 +58,11 @@ done
 log "cargo build --release --target wasm32-wasip2: the polyfill and ${together[*]}" \
     "(the first build takes minutes, later ones seconds)"
 cargo build "${quiet[@]}" --release --target wasm32-wasip2 -p wasm-websocket-polyfill "${together[@]/#/-p=}"
+mkdir -p target/direct
 for example in "${apart[@]}"; do
     log "cargo build --release --target wasm32-wasip2: $example (on its own: the server feature)"
     cargo build "${quiet[@]}" --release --target wasm32-wasip2 -p "$example"
+    cp "$out/$example.wasm" "target/direct/$example.wasm"
 done
 cp "$out/wasm_websocket_polyfill.wasm" "$composed/polyfill.wasm"
 
@@ -70,7 +74,7 @@ if [ $# -eq 0 ]; then
     cp target/no-tls/wasm32-wasip2/release/wasm_websocket_polyfill.wasm "$composed/polyfill-no-tls.wasm"
 fi
 
-for example in "${examples[@]}"; do
+for example in "${together[@]}"; do
     app="$out/$example.wasm"
     dest="$composed/$example.wasm"
     if [ ! -e "$dest" ] || [ "$app" -nt "$dest" ] || [ "$out/wasm_websocket_polyfill.wasm" -nt "$dest" ]; then

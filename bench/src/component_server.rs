@@ -69,7 +69,7 @@ pub(crate) fn figures(
     cache_config: &Path,
     options: Options,
 ) -> Result<Vec<Figure>, String> {
-    let wasm = root.join("target/composed/server.wasm");
+    let wasm = root.join("target/direct/server.wasm");
     if !wasm.exists() {
         return Err(format!(
             "{} is missing: run `bash scripts/build-components.sh` first",

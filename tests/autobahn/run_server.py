@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs the Autobahn testsuite's server cases against the `server` feature.
 
-The composed `server` example (an echo server on the wasm-websocket crate's
+The `server` example (an echo server on the wasm-websocket crate's
 `server` feature) listens on a loopback port under `wasmtime run
 -Sinherit-network`; kosoku (the Autobahn cases, no docker) drives it as the
 fuzzing client, sections 1-10 (12 and 13 need permessage-deflate, which is
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run  # noqa: E402  (the client run's verdict rules and process helpers)
 
 ROOT = run.ROOT
-COMPONENT = ROOT / "target" / "composed" / "server.wasm"
+COMPONENT = ROOT / "target" / "direct" / "server.wasm"
 EXPECTED = Path(__file__).resolve().parent / "expected-server-results.json"
 WORK = ROOT / "target" / "autobahn-server"
 

@@ -25,7 +25,7 @@ impl ComponentServer {
         let mut command = Command::new(crate::tool("wasmtime"));
         command
             .args(["run", "-Sinherit-network"])
-            .arg(crate::components::composed("server"))
+            .arg(crate::components::direct("server"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args);
         let mut process = Process::spawn("component server", command);

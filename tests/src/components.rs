@@ -8,25 +8,29 @@ use std::sync::OnceLock;
 /// plugged with the polyfill), built once per test run by
 /// `scripts/build-components.sh`.
 pub fn composed(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    if let Err(problem) = BUILT.get_or_init(build) {
-        panic!("{problem}");
-    }
+    built();
     let path = crate::repo_path(&format!("target/composed/{name}.wasm"));
     assert!(path.exists(), "{} was not built", path.display());
     path
 }
 
-/// The direct client `target/direct/<name>.wasm`: an example app built with
-/// the feature `sockets`, which runs the protocol engine itself over
-/// wasi:sockets and is served without the polyfill. Built once per test run,
-/// with the composed ones, by `scripts/build-components.sh`.
+/// The app `target/direct/<name>.wasm` that runs the protocol engine itself
+/// over wasi:sockets (the direct client, feature `sockets`, or the `server`
+/// example) and runs without the polyfill. Built once per test run, with the
+/// composed ones, by `scripts/build-components.sh`.
 pub fn direct(name: &str) -> PathBuf {
-    // The same build as `composed`.
-    let _ = composed(name);
+    built();
     let path = crate::repo_path(&format!("target/direct/{name}.wasm"));
     assert!(path.exists(), "{} was not built", path.display());
     path
+}
+
+/// Runs `scripts/build-components.sh` once per test run.
+fn built() {
+    static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
+    if let Err(problem) = BUILT.get_or_init(build) {
+        panic!("{problem}");
+    }
 }
 
 /// The composed WASI 0.3 component `target/composed/<name>.wasm` (a P3

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! scripts/build-components.sh server
-//! wasmtime run -Sinherit-network target/composed/server.wasm --listen 127.0.0.1:9001
+//! wasmtime run -Sinherit-network target/direct/server.wasm --listen 127.0.0.1:9001
 //! ```
 //!
 //! It prints `listening on ADDRESS` once it listens (port 0 picks a free
