@@ -162,6 +162,10 @@ fn run(options: Options) -> Result<bool, String> {
             }
         }
     }
+    let (direct, direct_failures) =
+        crate::direct::figures(&root, &cases, &native, &url, options, &cache_config)?;
+    figures.extend(direct);
+    failures.extend(direct_failures);
     figures.extend(sizes(&root)?);
 
     println!(

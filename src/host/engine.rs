@@ -53,6 +53,16 @@ const MAX_PING: usize = 125;
 /// leaves time to every other task (see `SLICE_PAUSE` in the polyfill).
 const SLICE_PAUSE: Duration = Duration::from_millis(1);
 
+/// The longest a send blocks the component, once, when the output stream's
+/// pollable fired and the stream still took nothing. Under wasmtime 48 with
+/// many connections that pollable reports ready again and again while the
+/// stream takes no bytes: the host sees its write done only when the guest
+/// really waits in `poll`, which the reactor never does while other tasks
+/// are runnable (100 connections spun for ever). This one real wait, on the
+/// stream and a timer, returns as soon as the write is done; a stream that
+/// is really full is then awaited on the reactor as usual.
+const WRITE_RETRY: Duration = Duration::from_millis(1);
+
 /// At most this much that has already arrived is read and dropped when a
 /// connection is dropped, so that closing the socket does not reset it.
 const DISCARD_ON_DROP: usize = 256 * 1024;
@@ -82,6 +92,8 @@ pub(crate) struct EngineConnection {
     io: Rc<TcpIo>,
     /// A send failed on the transport; no further frame can be sent.
     send_broken: Option<String>,
+    /// A send waited for the output stream, which has taken nothing since.
+    write_waited: bool,
 }
 
 impl EngineConnection {
@@ -94,6 +106,7 @@ impl EngineConnection {
             ws,
             io,
             send_broken: None,
+            write_waited: false,
         }
     }
 
@@ -299,9 +312,32 @@ impl Connection for EngineConnection {
             return Poll::Ready(Err(Failure::Error(Error::SendFailed(why.clone()))));
         }
         match self.flush() {
-            Ok(true) => Poll::Ready(Ok(())),
+            Ok(true) => {
+                self.write_waited = false;
+                Poll::Ready(Ok(()))
+            }
             Ok(false) => {
                 self.io.take_wants();
+                if self.write_waited {
+                    // The stream's pollable fired and it took nothing: a
+                    // real wait of at most WRITE_RETRY lets the host see
+                    // its write done (see WRITE_RETRY).
+                    let output = self.io.subscribe_output();
+                    let timer = wasip2::clocks::monotonic_clock::subscribe_duration(
+                        WRITE_RETRY.as_nanos() as u64,
+                    );
+                    wasip2::io::poll::poll(&[&output, &timer]);
+                    drop(output);
+                    match self.flush() {
+                        Ok(true) => {
+                            self.write_waited = false;
+                            return Poll::Ready(Ok(()));
+                        }
+                        Ok(false) => {}
+                        Err(e) => return Poll::Ready(Err(self.send_error(e))),
+                    }
+                }
+                self.write_waited = true;
                 let key = Key {
                     read: false,
                     write: true,
