@@ -68,7 +68,8 @@
 //!   (`sockets` sends pings).
 //! - The subprotocol the server chose is not reported by the interface;
 //!   [`WebSocket::protocol`] knows it when exactly one was offered.
-//! - `connect`, `send` and `close` are blocking host calls: the component
+//! - `connect`, `send` and `close` are blocking host calls (not under
+//!   `sockets`, whose waits are on the reactor): the component
 //!   waits while the host does the handshake or hands over a frame (the
 //!   polyfill bounds them: 30 s by default; its `close` only queues the
 //!   frame). Receiving never blocks the component.
