@@ -50,12 +50,26 @@
 //! What the crate relies on from a host is written down next to the WIT
 //! (`wit/README.md`).
 //!
+//! # Without composition: the feature `sockets`
+//! With `features = ["sockets"]`, [`WebSocket::connect`] runs the protocol
+//! engine (tungstenite, rustls for `wss://`) in the app itself over
+//! `wasi:sockets`: no polyfill, no composition, and no `golem:websocket`
+//! import, so not for Golem. Every wait (lookup, connect, handshakes, a send
+//! that finds the socket full) is on the wstd reactor; the connection also
+//! reports the agreed subprotocol ([`WebSocket::protocol`]) and the response
+//! headers ([`WebSocket::response_headers`]), and sends pings
+//! ([`WebSocket::ping`]). Its limits and settings are the polyfill's (the
+//! same `WASM_WEBSOCKET_*` environment variables). On a `golem:websocket`
+//! connection, `ping` and `response_headers` are [`Error::Unsupported`].
+//!
 //! # Limits
 //! - The interface carries text and binary messages and the close handshake;
-//!   pings and pongs are answered by the host and not visible here.
+//!   pings and pongs are answered by the host and not visible here
+//!   (`sockets` sends pings).
 //! - The subprotocol the server chose is not reported by the interface;
 //!   [`WebSocket::protocol`] knows it when exactly one was offered.
-//! - `connect`, `send` and `close` are blocking host calls: the component
+//! - `connect`, `send` and `close` are blocking host calls (not under
+//!   `sockets`, whose waits are on the reactor): the component
 //!   waits while the host does the handshake or hands over a frame (the
 //!   polyfill bounds them: 30 s by default; its `close` only queues the
 //!   frame). Receiving never blocks the component.

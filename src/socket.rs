@@ -110,6 +110,8 @@ impl WebSocket {
     /// The URL is checked first (see [`ClientRequest`]); then the host opens the
     /// connection. The host's connect call blocks the whole component until
     /// the handshake ends or fails (the polyfill bounds it at 30 s by default).
+    /// With the feature `sockets`, the app opens it itself over
+    /// `wasi:sockets`, every wait on the reactor, bounded alike.
     ///
     /// ```no_run
     /// # async fn run() -> wasm_websocket::Result<()> {

@@ -175,6 +175,10 @@ fn run(options: Options) -> Result<bool, String> {
             }
         }
     }
+    let (direct, direct_failures) =
+        crate::direct::figures(&root, &cases, &native, &url, options, &cache_config)?;
+    figures.extend(direct);
+    failures.extend(direct_failures);
     figures.extend(crate::component_server::figures(
         &root,
         &native,

@@ -2,6 +2,10 @@
 //! the polyfill, under `wasmtime run`) against a native tokio-tungstenite client,
 //! both talking to the same native echo server on loopback.
 //!
+//! The direct client (the same app built with the feature `sockets`, not
+//! composed) runs the same workloads beside the same native client
+//! (`direct.rs`).
+//!
 //! - `wasm-websocket-bench [--quick] [--repetitions N]`: the whole benchmark
 //!   (after `bash scripts/build-components.sh`); `--quick` runs each workload once
 //!   with small counts, as a smoke test.
@@ -17,6 +21,8 @@ mod cases;
 mod client;
 #[cfg(not(target_family = "wasm"))]
 mod component_server;
+#[cfg(not(target_family = "wasm"))]
+mod direct;
 #[cfg(not(target_family = "wasm"))]
 mod harness;
 #[cfg(not(target_family = "wasm"))]
