@@ -57,10 +57,10 @@
 //! import, so not for Golem. Every wait (lookup, connect, handshakes, a send
 //! that finds the socket full) is on the wstd reactor; the connection also
 //! reports the agreed subprotocol ([`WebSocket::protocol`]) and the response
-//! headers ([`WebSocket::response_headers`]), and sends pings
+//! headers ([`WebSocket::handshake_headers`]), and sends pings
 //! ([`WebSocket::ping`]). Its limits and settings are the polyfill's (the
 //! same `WASM_WEBSOCKET_*` environment variables). On a `golem:websocket`
-//! connection, `ping` and `response_headers` are [`Error::Unsupported`].
+//! connection, `ping` and `handshake_headers` are [`Error::Unsupported`].
 //!
 //! # Limits
 //! - The interface carries text and binary messages and the close handshake;

@@ -4,8 +4,9 @@ use crate::{CloseFrame, Error};
 
 /// A WebSocket message.
 ///
-/// Ping and pong frames are not messages here: the host answers pings itself
-/// and `golem:websocket/client` carries neither.
+/// Pings are not messages here: the connection answers them itself. A pong
+/// is one only where the app asked for pongs (feature `sockets` or `server`;
+/// `golem:websocket/client` carries neither).
 ///
 /// ```
 /// use wasm_websocket::Message;
@@ -27,6 +28,14 @@ pub enum Message {
     /// the close handshake, like [`WebSocket::close`](crate::WebSocket::close)
     /// without waiting for the peer's answer.
     Close(Option<CloseFrame>),
+    /// The peer's pong, with its payload: received only on a connection
+    /// whose app asked for pongs ([`ClientRequest::pongs`](crate::ClientRequest::pongs),
+    /// `ServerConfig::pongs`; features `sockets` and `server`), typically the
+    /// answer to [`WebSocket::ping`](crate::WebSocket::ping). Sending one sends
+    /// an unsolicited pong (a heartbeat the peer does not answer); a
+    /// `golem:websocket` connection refuses that with
+    /// [`Error::Unsupported`](crate::Error::Unsupported).
+    Pong(Vec<u8>),
 }
 
 impl Message {
@@ -55,11 +64,16 @@ impl Message {
         matches!(self, Message::Close(_))
     }
 
+    /// Whether this is a pong.
+    pub fn is_pong(&self) -> bool {
+        matches!(self, Message::Pong(_))
+    }
+
     /// The payload's length in bytes (a close message's reason).
     pub fn len(&self) -> usize {
         match self {
             Message::Text(text) => text.len(),
-            Message::Binary(data) => data.len(),
+            Message::Binary(data) | Message::Pong(data) => data.len(),
             Message::Close(frame) => frame.as_ref().map_or(0, |f| f.reason.len()),
         }
     }
@@ -81,7 +95,7 @@ impl Message {
     pub fn into_text(self) -> Result<String, Error> {
         match self {
             Message::Text(text) => Ok(text),
-            Message::Binary(data) => String::from_utf8(data)
+            Message::Binary(data) | Message::Pong(data) => String::from_utf8(data)
                 .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}"))),
             Message::Close(frame) => Ok(frame.map(|f| f.reason).unwrap_or_default()),
         }
@@ -91,7 +105,7 @@ impl Message {
     pub fn to_text(&self) -> Result<&str, Error> {
         match self {
             Message::Text(text) => Ok(text),
-            Message::Binary(data) => std::str::from_utf8(data)
+            Message::Binary(data) | Message::Pong(data) => std::str::from_utf8(data)
                 .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}"))),
             Message::Close(frame) => Ok(frame.as_ref().map_or("", |f| &f.reason)),
         }
@@ -101,7 +115,7 @@ impl Message {
     pub fn into_data(self) -> Vec<u8> {
         match self {
             Message::Text(text) => text.into_bytes(),
-            Message::Binary(data) => data,
+            Message::Binary(data) | Message::Pong(data) => data,
             Message::Close(frame) => frame.map(|f| f.reason.into_bytes()).unwrap_or_default(),
         }
     }
@@ -147,6 +161,10 @@ mod tests {
         assert!(Message::binary(Vec::new()).is_empty());
         assert!(Message::Close(None).is_close());
         assert!(Message::Close(None).is_empty());
+        let pong = Message::Pong(b"hb".to_vec());
+        assert!(pong.is_pong() && !pong.is_binary());
+        assert_eq!(pong.len(), 2);
+        assert_eq!(pong.into_data(), b"hb");
     }
 
     #[test]

@@ -47,6 +47,7 @@ pub struct ClientRequest {
     headers: Vec<(String, String)>,
     subprotocols: Vec<String>,
     close_timeout: Duration,
+    pongs: bool,
     #[cfg(feature = "p3")]
     reconstruction_policy: Option<ReconstructionPolicy>,
 }
@@ -77,6 +78,7 @@ impl ClientRequest {
             headers: Vec::new(),
             subprotocols: Vec::new(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            pongs: false,
             #[cfg(feature = "p3")]
             reconstruction_policy: None,
         }
@@ -108,6 +110,27 @@ impl ClientRequest {
     /// beyond a year count as a year.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout.min(MAX_TIMEOUT);
+        self
+    }
+
+    /// Receive the peer's pongs as [`Message::Pong`](crate::Message::Pong)
+    /// (default: no, they are read and dropped). Only a connection of the
+    /// feature `sockets` sees pongs; a `golem:websocket` host answers pings
+    /// and swallows pongs itself, so there this changes nothing.
+    ///
+    /// ```no_run
+    /// use wasm_websocket::{ClientRequest, Message, WebSocket};
+    ///
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let request = ClientRequest::new("ws://127.0.0.1:9001/").pongs(true);
+    /// let mut ws = WebSocket::connect_with(request).await?;
+    /// ws.ping(*b"hb-1").await?;
+    /// while let Message::Text(_) | Message::Binary(_) = ws.recv().await? {}
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn pongs(mut self, receive: bool) -> Self {
+        self.pongs = receive;
         self
     }
 
@@ -155,6 +178,11 @@ impl ClientRequest {
 
     pub(crate) fn close_timeout_value(&self) -> Duration {
         self.close_timeout
+    }
+
+    #[cfg_attr(not(feature = "sockets"), allow(dead_code))]
+    pub(crate) fn pongs_value(&self) -> bool {
+        self.pongs
     }
 
     /// Checks everything a client can check without the network and returns

@@ -80,12 +80,13 @@ pub struct ServerConfig {
     max_connections: usize,
     backlog: u32,
     close_timeout: Duration,
+    pongs: bool,
 }
 
 impl Default for ServerConfig {
     /// 64 MiB messages, 16 MiB frames (tungstenite's defaults, as the
     /// client's), 10 s for a handshake, 1024 connections, a backlog of 128,
-    /// and [`DEFAULT_CLOSE_TIMEOUT`] for a close.
+    /// [`DEFAULT_CLOSE_TIMEOUT`] for a close, and pongs dropped.
     fn default() -> Self {
         ServerConfig {
             max_message_size: 64 << 20,
@@ -94,6 +95,7 @@ impl Default for ServerConfig {
             max_connections: 1024,
             backlog: 128,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
+            pongs: false,
         }
     }
 }
@@ -138,6 +140,15 @@ impl ServerConfig {
     /// [`DEFAULT_CLOSE_TIMEOUT`]).
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
         self.close_timeout = timeout;
+        self
+    }
+
+    /// Receive the clients' pongs (answers to
+    /// [`WebSocket::ping`](crate::WebSocket::ping)) as
+    /// [`Message::Pong`](crate::Message::Pong) on accepted connections
+    /// (default: no, they are read and dropped).
+    pub fn pongs(mut self, receive: bool) -> Self {
+        self.pongs = receive;
         self
     }
 
@@ -518,6 +529,7 @@ impl Incoming {
             // The peer's side of the handshake: its request headers.
             self.headers,
             self.config.close_timeout,
+            self.config.pongs,
         ))
     }
 
@@ -544,6 +556,7 @@ mod tests {
         assert_eq!(config.max_connections_value(), 1024);
         assert_eq!(config.backlog, 128);
         assert_eq!(config.close_timeout, DEFAULT_CLOSE_TIMEOUT);
+        assert!(!config.pongs);
     }
 
     #[test]

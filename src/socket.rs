@@ -72,7 +72,7 @@ struct Shared {
     url: String,
     protocol: Option<String>,
     /// The handshake response's headers, where the connection knows them.
-    response_headers: Option<Vec<(String, String)>>,
+    handshake_headers: Option<Vec<(String, String)>>,
 }
 
 impl Shared {
@@ -149,6 +149,7 @@ impl WebSocket {
                 opened.protocol,
                 opened.headers,
                 request.close_timeout_value(),
+                request.pongs_value(),
             ))
         }
         #[cfg(not(feature = "sockets"))]
@@ -186,8 +187,9 @@ impl WebSocket {
         protocol: Option<String>,
         headers: Vec<(String, String)>,
         close_timeout: Duration,
+        pongs: bool,
     ) -> WebSocket {
-        let conn = host::engine::EngineConnection::new(ws, io);
+        let conn = host::engine::EngineConnection::new(ws, io, pongs);
         WebSocket::new(
             AnyConnection::Engine(Box::new(conn)),
             url,
@@ -201,14 +203,14 @@ impl WebSocket {
         conn: AnyConnection,
         url: String,
         protocol: Option<String>,
-        response_headers: Option<Vec<(String, String)>>,
+        handshake_headers: Option<Vec<(String, String)>>,
         close_timeout: Duration,
     ) -> WebSocket {
         let shared = Rc::new(Shared {
             core: RefCell::new(Core::new(conn, close_timeout)),
             url,
             protocol,
-            response_headers,
+            handshake_headers,
         });
         WebSocket {
             sender: WebSocketSender {
@@ -242,13 +244,15 @@ impl WebSocket {
         self.sender.ping(payload).await
     }
 
-    /// The headers of the server's handshake response, names in lower case,
-    /// in the order received (feature `sockets`).
+    /// The headers the peer sent in the opening handshake, names in lower
+    /// case, in the order received: the server's response on a client
+    /// connection (feature `sockets`), the client's request on a connection
+    /// a `server::Listener` accepted (feature `server`).
     ///
     /// A `golem:websocket` connection does not report them:
     /// [`Error::Unsupported`].
-    pub fn response_headers(&self) -> Result<&[(String, String)]> {
-        self.sender.response_headers()
+    pub fn handshake_headers(&self) -> Result<&[(String, String)]> {
+        self.sender.handshake_headers()
     }
 
     /// Closes the connection. See [`WebSocketSender::close`].
@@ -343,9 +347,11 @@ impl WebSocketSender {
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await
     }
 
-    /// Sends a ping with `payload` (at most 125 bytes); the peer's pong is
-    /// read and dropped by the connection. Pings the peer sends are answered
-    /// with pongs by the connection itself, always.
+    /// Sends a ping with `payload` (at most 125 bytes). The peer's pong is
+    /// received as [`Message::Pong`] where the app asked for pongs
+    /// ([`ClientRequest::pongs`](crate::ClientRequest::pongs),
+    /// `ServerConfig::pongs`), and dropped otherwise. Pings the peer sends are
+    /// answered with pongs by the connection itself, always.
     ///
     /// Only a connection of the feature `sockets` sends pings: on a
     /// `golem:websocket` connection this is [`Error::Unsupported`] (the host
@@ -365,9 +371,9 @@ impl WebSocketSender {
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await
     }
 
-    /// The headers of the handshake response; see [`WebSocket::response_headers`].
-    pub fn response_headers(&self) -> Result<&[(String, String)]> {
-        self.shared.response_headers.as_deref().ok_or_else(|| {
+    /// The peer's handshake headers; see [`WebSocket::handshake_headers`].
+    pub fn handshake_headers(&self) -> Result<&[(String, String)]> {
+        self.shared.handshake_headers.as_deref().ok_or_else(|| {
             Error::Unsupported("golem:websocket does not report the response headers".into())
         })
     }

@@ -94,12 +94,19 @@ pub(crate) struct EngineConnection {
     /// The last wait of a blocked send was on the output stream: the next
     /// one, should the socket still take nothing, is a pause (`WRITE_PAUSE`).
     write_waited: bool,
+    /// The app asked for the peer's pongs as messages.
+    pongs: bool,
 }
 
 impl EngineConnection {
     /// A connection over a WebSocket the engine opened (its handshake done),
     /// and the TCP connection under it.
-    pub(crate) fn new(ws: tungstenite::WebSocket<Transport>, io: Rc<TcpIo>) -> EngineConnection {
+    /// `pongs`: hand the peer's pongs up as [`Message::Pong`].
+    pub(crate) fn new(
+        ws: tungstenite::WebSocket<Transport>,
+        io: Rc<TcpIo>,
+        pongs: bool,
+    ) -> EngineConnection {
         EngineConnection {
             reading: Watcher::default(),
             writing: Watcher::default(),
@@ -107,6 +114,7 @@ impl EngineConnection {
             io,
             send_broken: None,
             write_waited: false,
+            pongs,
         }
     }
 
@@ -206,11 +214,27 @@ impl EngineConnection {
     }
 }
 
+/// A ping or pong carries at most [`MAX_PING`] bytes (RFC 6455 5.5): a
+/// larger one is refused before anything is sent.
+fn check_control_payload(kind: &str, payload: &[u8]) -> Result<(), Failure> {
+    if payload.len() > MAX_PING {
+        return Err(Failure::Error(Error::SendFailed(format!(
+            "a {kind} carries at most {MAX_PING} bytes, not {}",
+            payload.len()
+        ))));
+    }
+    Ok(())
+}
+
 impl Connection for EngineConnection {
     fn send(&mut self, message: Message) -> Result<(), Failure> {
+        if let Message::Pong(payload) = &message {
+            check_control_payload("pong", payload)?;
+        }
         let message = match message {
             Message::Text(text) => WsMessage::Text(text.into()),
             Message::Binary(data) => WsMessage::Binary(data.into()),
+            Message::Pong(data) => WsMessage::Pong(data.into()),
             Message::Close(_) => unreachable!("the state machine sends close frames with close"),
         };
         let room = message.len().saturating_add(CONTROL_FRAME_ROOM);
@@ -257,7 +281,11 @@ impl Connection for EngineConnection {
                     return Poll::Ready(Ok(Message::Binary(data.into())));
                 }
                 Ok(WsMessage::Close(frame)) => return Poll::Ready(Err(self.peer_closed(frame))),
-                // A ping (its pong is queued and goes out below) or a pong.
+                Ok(WsMessage::Pong(data)) if self.pongs => {
+                    return Poll::Ready(Ok(Message::Pong(data.into())));
+                }
+                // A ping (its pong is queued and goes out below), or a pong
+                // nobody asked for.
                 Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => {
                     if !self.io.take_frame() {
                         break;
@@ -343,12 +371,7 @@ impl Connection for EngineConnection {
     }
 
     fn ping(&mut self, payload: Vec<u8>) -> Result<(), Failure> {
-        if payload.len() > MAX_PING {
-            return Err(Failure::Error(Error::SendFailed(format!(
-                "a ping carries at most {MAX_PING} bytes, not {}",
-                payload.len()
-            ))));
-        }
+        check_control_payload("ping", &payload)?;
         self.write(WsMessage::Ping(payload.into()), CONTROL_FRAME_ROOM)
     }
 }

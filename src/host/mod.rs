@@ -39,6 +39,11 @@ macro_rules! golem_calls {
                 crate::Message::Close(_) => {
                     unreachable!("the state machine sends close frames with close")
                 }
+                crate::Message::Pong(_) => {
+                    return Err(crate::machine::Failure::Error(crate::Error::Unsupported(
+                        "golem:websocket carries no pongs".into(),
+                    )));
+                }
             };
             conn.send(&message).map_err(failure)
         }

@@ -15,6 +15,7 @@ Scenarios:
   status PATH               the HTTP status of a refused handshake
   big SIZE                  sends a SIZE-byte message; the server's close code
   closed PATH               the close frame the server sends first
+  first PATH                the first message the server sends
   hold N                    N clients connect and stay; one more then tries
 """
 
@@ -136,6 +137,11 @@ async def closed(base: str, path: str) -> dict:
             }
 
 
+async def first(base: str, path: str) -> dict:
+    async with connect(base + path, open_timeout=PATIENCE) as ws:
+        return {"message": await asyncio.wait_for(ws.recv(), PATIENCE)}
+
+
 async def hold(base: str, n: str) -> dict:
     held = [await connect(f"{base}/held/{i}", open_timeout=PATIENCE) for i in range(int(n))]
     try:
@@ -160,6 +166,7 @@ SCENARIOS = {
     "status": status,
     "big": big,
     "closed": closed,
+    "first": first,
     "hold": hold,
 }
 

@@ -38,10 +38,10 @@ pub struct EchoReport {
     /// `WebSocket::protocol`.
     #[serde(default)]
     pub protocol: Option<String>,
-    /// `WebSocket::response_headers` as `[name, value]` pairs; `None` where
+    /// `WebSocket::handshake_headers` as `[name, value]` pairs; `None` where
     /// the connection does not report them.
     #[serde(default)]
-    pub response_headers: Option<Vec<(String, String)>>,
+    pub handshake_headers: Option<Vec<(String, String)>>,
 }
 
 /// One reply collected by `echo`.

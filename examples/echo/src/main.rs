@@ -19,7 +19,9 @@
 //! (default 1000 and ""), `close=0` (drop the socket instead of closing),
 //! `via=api|sink` and `send_after_close=1` (below), `ping=payload` (send a
 //! ping with these bytes first; `ping` in the answer is `"ok"` or the error's
-//! variant name, e.g. `"Unsupported"` on a `golem:websocket` connection).
+//! variant name, e.g. `"Unsupported"` on a `golem:websocket` connection),
+//! `pongs=1` (receive the peer's pongs: `ClientRequest::pongs`; a pong is
+//! reported among the replies as `{"type": "pong", ...}`).
 //!
 //! Built with the feature `sockets` (`target/direct/echo.wasm`), it runs the
 //! protocol engine itself over wasi:sockets and is served as is, without the
@@ -43,10 +45,10 @@
 //! The answer is `200 application/json`:
 //! `{"sent", "received": [{"type", "len", "data", "echo_exact"}], "close",
 //! "close_result", "error", "error_kind", "after_close", "ping", "protocol",
-//! "response_headers"}` (`after_close` is `null` without `send_after_close=1`,
+//! "handshake_headers"}` (`after_close` is `null` without `send_after_close=1`,
 //! `ping` without `ping`; `protocol` is `WebSocket::protocol`,
-//! `response_headers` the `[name, value]` pairs of
-//! `WebSocket::response_headers`, or `null` where it is unsupported). A bad query is `400` with a text
+//! `handshake_headers` the `[name, value]` pairs of
+//! `WebSocket::handshake_headers`, or `null` where it is unsupported). A bad query is `400` with a text
 //! body, a failed connect `502` with `{"error", "error_kind"}`.
 
 use std::time::Duration;
@@ -110,6 +112,7 @@ impl Params {
         let mut via = Via::Api;
         let mut send_after_close = false;
         let mut ping = None;
+        let mut pongs = false;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => url = Some(value.into_owned()),
@@ -138,6 +141,7 @@ impl Params {
                 }
                 "send_after_close" => send_after_close = flag(&key, &value)?,
                 "ping" => ping = Some(value.as_bytes().to_vec()),
+                "pongs" => pongs = flag(&key, &value)?,
                 _ => return Err(format!("unknown query parameter {key:?}")),
             }
         }
@@ -148,7 +152,7 @@ impl Params {
                     .to_owned(),
             );
         }
-        let mut request = ClientRequest::new(url);
+        let mut request = ClientRequest::new(url).pongs(pongs);
         for (name, value) in headers {
             request = request.header(name, value);
         }
@@ -227,7 +231,7 @@ async fn run(params: Params) -> Response<Body> {
     };
     let via = params.via;
     let protocol = ws.protocol().map(str::to_owned);
-    let response_headers = ws.response_headers().ok().map(<[_]>::to_vec);
+    let handshake_headers = ws.handshake_headers().ok().map(<[_]>::to_vec);
     let ping = match params.ping {
         Some(payload) => Some(match ws.ping(payload).await {
             Ok(()) => "ok".to_owned(),
@@ -337,7 +341,7 @@ async fn run(params: Params) -> Response<Body> {
         "after_close": after_close,
         "ping": ping,
         "protocol": protocol,
-        "response_headers": response_headers,
+        "handshake_headers": handshake_headers,
     });
     respond(StatusCode::OK, "application/json", body.to_string())
 }
@@ -360,6 +364,7 @@ fn describe(reply: &Message, sent: &Message) -> Value {
     let kind = match reply {
         Message::Text(_) => "text",
         Message::Binary(_) => "binary",
+        Message::Pong(_) => "pong",
         _ => "other",
     };
     let mut value = json!({ "type": kind, "len": reply.len(), "echo_exact": reply == sent });
@@ -367,6 +372,7 @@ fn describe(reply: &Message, sent: &Message) -> Value {
         value["data"] = json!(match reply {
             Message::Text(text) => text.clone(),
             Message::Binary(bytes) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            Message::Pong(bytes) => String::from_utf8_lossy(bytes).into_owned(),
             _ => String::new(),
         });
     }

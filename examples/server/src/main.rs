@@ -16,11 +16,14 @@
 //! (repeatable: the subprotocols it speaks, preferred first; it picks the
 //! first of these the client offers), `--max-message-size BYTES`,
 //! `--max-frame-size BYTES`, `--handshake-timeout-ms MS`,
-//! `--max-connections N` ([`ServerConfig`]; its defaults otherwise).
+//! `--max-connections N` ([`ServerConfig`]; its defaults otherwise),
+//! `--pongs` (receive the clients' pongs: `ServerConfig::pongs`).
 //!
 //! Paths: `/refuse/STATUS` is refused with that HTTP status;
 //! `/close/CODE` is accepted and closed by the server at once with that
-//! close code; every other path echoes.
+//! close code; `/ping/PAYLOAD` is accepted, pinged with PAYLOAD, and, with
+//! `--pongs`, sent the text `pong:PAYLOAD` once the client's pong arrived;
+//! every path echoes.
 
 use std::io::Write as _;
 use std::time::Duration;
@@ -64,6 +67,7 @@ fn options() -> Result<Options, String> {
             "--max-connections" => {
                 options.config = config.max_connections(number(value()?)? as usize)
             }
+            "--pongs" => options.config = config.pongs(true),
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -123,6 +127,9 @@ async fn serve(incoming: Incoming, protocols: &[String]) -> Result<(), Error> {
             .close(Some(CloseFrame::new(code, "closed on request")))
             .await;
     }
+    if let Some(payload) = path.strip_prefix("/ping/") {
+        ws.ping(payload.as_bytes()).await?;
+    }
     echo(&mut ws, peer).await
 }
 
@@ -131,6 +138,10 @@ async fn echo(ws: &mut WebSocket, peer: std::net::SocketAddr) -> Result<(), Erro
         match message {
             Ok(Message::Close(frame)) => {
                 say(format!("closed {peer} {}", describe(frame.as_ref())));
+            }
+            Ok(Message::Pong(payload)) => {
+                let text = format!("pong:{}", String::from_utf8_lossy(&payload));
+                ws.send(Message::text(text)).await?
             }
             Ok(message) => ws.send(message).await?,
             Err(Error::Closed(frame)) => {

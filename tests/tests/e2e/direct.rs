@@ -179,7 +179,7 @@ fn an_abrupt_end_and_a_refused_connect_are_reported() {
 }
 
 #[test]
-fn the_agreed_subprotocol_and_the_response_headers_are_reported() {
+fn the_agreed_subprotocol_and_the_handshake_headers_are_reported() {
     let peer = PythonPeer::start();
     let direct = Serve::direct("echo").start();
     let url = peer.url("/subprotocol");
@@ -192,7 +192,7 @@ fn the_agreed_subprotocol_and_the_response_headers_are_reported() {
     assert_eq!(report.received[0].data.as_deref(), Some("superchat"));
     // Of two offers, the direct client knows which one the server took.
     assert_eq!(report.protocol.as_deref(), Some("superchat"), "{report:?}");
-    let headers = report.response_headers.expect("the response headers");
+    let headers = report.handshake_headers.expect("the response headers");
     let header = |name: &str| {
         headers
             .iter()
@@ -211,7 +211,7 @@ fn the_agreed_subprotocol_and_the_response_headers_are_reported() {
     let report = composed.echo(&offers).report();
     assert_eq!(report.received[0].data.as_deref(), Some("superchat"));
     assert_eq!(report.protocol, None, "{report:?}");
-    assert_eq!(report.response_headers, None, "{report:?}");
+    assert_eq!(report.handshake_headers, None, "{report:?}");
 }
 
 #[test]
@@ -247,6 +247,31 @@ fn pings_go_out_and_the_peers_pings_are_answered() {
         .report();
     assert_eq!(report.ping.as_deref(), Some("Unsupported"), "{report:?}");
     assert!(report.received[0].echo_exact, "{report:?}");
+}
+
+/// Where the app asks for pongs, the answer to its ping arrives as a
+/// message, before the echo of what it sent after the ping.
+#[test]
+fn pongs_are_received_where_the_app_asks_for_them() {
+    let server = FaultServer::start();
+    let direct = Serve::direct("echo").start();
+    let report = direct
+        .echo(&[
+            ("url", &server.url("/echo")),
+            ("ping", "heartbeat 1"),
+            ("pongs", "1"),
+            ("expect", "2"),
+        ])
+        .report();
+    assert_eq!(report.ping.as_deref(), Some("ok"), "{report:?}");
+    assert_eq!(report.received.len(), 2, "{report:?}");
+    assert_eq!(report.received[0].kind, "pong", "{report:?}");
+    assert_eq!(
+        report.received[0].data.as_deref(),
+        Some("heartbeat 1"),
+        "{report:?}"
+    );
+    assert!(report.received[1].echo_exact, "{report:?}");
 }
 
 #[test]

@@ -30,6 +30,15 @@ fn echoes_answers_pings_and_reports_the_clients_close() {
     assert!(closed.ends_with(" 4001 client says bye"), "{closed}");
 }
 
+/// The server app pings; where it asked for pongs, the client's pong reaches
+/// it as a message (it answers with `pong:PAYLOAD`).
+#[test]
+fn the_server_pings_and_sees_the_clients_pong_where_it_asks_to() {
+    let server = ComponentServer::start(&["--pongs"]);
+    let seen = server.python_client("first", &["/ping/are-you-there"]);
+    assert_eq!(seen, json!({"message": "pong:are-you-there"}));
+}
+
 #[test]
 fn without_a_common_subprotocol_none_is_chosen() {
     let server = ComponentServer::start(&["--protocol", "chat.v3"]);
