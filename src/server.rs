@@ -38,8 +38,7 @@
 //! ```
 //!
 //! Run such a component with `wasmtime run -Sinherit-network app.wasm`
-//! (`-Sinherit-network` lets it listen; `-Stcp-listen`-style allow-lists work
-//! as well).
+//! (`-Sinherit-network` lets it listen).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
