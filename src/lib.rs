@@ -57,15 +57,16 @@
 //! import, so not for Golem. Every wait (lookup, connect, handshakes, a send
 //! that finds the socket full) is on the wstd reactor; the connection also
 //! reports the agreed subprotocol ([`WebSocket::protocol`]) and the response
-//! headers ([`WebSocket::handshake_headers`]), and sends pings
-//! ([`WebSocket::ping`]). Its limits and settings are the polyfill's (the
+//! headers ([`WebSocket::handshake_headers`]), sends pings
+//! ([`WebSocket::ping`]) and, where asked ([`ClientRequest::pongs`]),
+//! receives pongs ([`Message::Pong`]). Its limits and settings are the polyfill's (the
 //! same `WASM_WEBSOCKET_*` environment variables). On a `golem:websocket`
 //! connection, `ping` and `handshake_headers` are [`Error::Unsupported`].
 //!
 //! # Limits
 //! - The interface carries text and binary messages and the close handshake;
 //!   pings and pongs are answered by the host and not visible here
-//!   (`sockets` sends pings).
+//!   (`sockets` sends pings and shows pongs).
 //! - The subprotocol the server chose is not reported by the interface;
 //!   [`WebSocket::protocol`] knows it when exactly one was offered.
 //! - `connect`, `send` and `close` are blocking host calls (not under
