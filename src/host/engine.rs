@@ -11,11 +11,8 @@
 //! the output stream while queued frames wait for room, and a deadline) and
 //! one for sending (the output stream).
 
-use std::cell::RefCell;
-use std::future::{Future, poll_fn};
 use std::io::ErrorKind;
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -26,8 +23,8 @@ use wasm_websocket_engine::errors::{self, ReadFailure};
 use wasm_websocket_engine::io::{TcpIo, Transport};
 use wasm_websocket_engine::tungstenite::protocol::CloseFrame as WsCloseFrame;
 use wasm_websocket_engine::tungstenite::{self, Error as WsError, Message as WsMessage};
-use wstd::runtime::{AsyncPollable, WaitFor};
-use wstd::time::{Timer, Wait};
+
+use super::watch::{Watch, WatchState, Watcher};
 
 use crate::machine::{Connection, Failure};
 use crate::{CloseFrame, Error, Message};
@@ -85,8 +82,8 @@ pub(crate) fn ws_config(
 pub(crate) struct EngineConnection {
     // Declared first, and cleared in `Drop`: the watches' pollables are
     // children of the streams `io` owns.
-    reading: Watcher,
-    writing: Watcher,
+    reading: Watcher<Option<Key>>,
+    writing: Watcher<Option<Key>>,
     ws: tungstenite::WebSocket<Transport>,
     io: Rc<TcpIo>,
     /// A send failed on the transport; no further frame can be sent.
@@ -316,8 +313,12 @@ impl Connection for EngineConnection {
             write: queued,
             until,
         };
-        self.reading
-            .arm(key, || Watch::new(pollables, until), cx.waker());
+        arm(
+            &self.reading,
+            key,
+            || Watch::new(pollables, until),
+            cx.waker(),
+        );
         Poll::Pending
     }
 
@@ -330,8 +331,12 @@ impl Connection for EngineConnection {
             write: false,
             until: Some(deadline),
         };
-        self.reading
-            .arm(key, || Watch::new(Vec::new(), Some(deadline)), cx.waker());
+        arm(
+            &self.reading,
+            key,
+            || Watch::new(Vec::new(), Some(deadline)),
+            cx.waker(),
+        );
         Poll::Pending
     }
 
@@ -356,7 +361,8 @@ impl Connection for EngineConnection {
                     until,
                 };
                 let io = &self.io;
-                self.writing.arm(
+                arm(
+                    &self.writing,
                     key,
                     || match until {
                         Some(_) => Watch::new(Vec::new(), until),
@@ -401,136 +407,22 @@ struct Key {
     until: Option<Instant>,
 }
 
-/// One direction's watch and the task that waits on it.
-#[derive(Default)]
-struct Watcher {
-    slot: Rc<RefCell<Slot>>,
-}
-
-#[derive(Default)]
-struct Slot {
-    watch: Option<Watch>,
-    key: Option<Key>,
-    /// Woken when the watch fires.
-    waker: Option<Waker>,
-    /// Whether a watcher task runs, and its waker while it waits.
-    running: bool,
-    watcher: Option<Waker>,
-}
-
-impl Watcher {
-    /// Makes sure a watch armed for `key` (made by `watch` unless one is
-    /// armed so already and quiet) wakes `waker` when it fires.
-    fn arm(&self, key: Key, watch: impl FnOnce() -> Watch, waker: &Waker) {
-        let mut slot = self.slot.borrow_mut();
-        slot.waker = Some(waker.clone());
-        if slot.key == Some(key) && slot.watch.is_some() {
-            return;
-        }
-        slot.watch = Some(watch());
-        slot.key = Some(key);
-        if let Some(watcher) = slot.watcher.take() {
-            // A watcher waiting on the old watch polls the new one.
-            drop(slot);
-            watcher.wake();
-        } else if !slot.running {
-            slot.running = true;
-            drop(slot);
-            wstd::runtime::spawn(watcher(Rc::downgrade(&self.slot))).detach();
-        }
-    }
-
-    /// Drops the watch (its pollables first of all) and lets the task end.
-    fn clear(&self) {
-        let watcher = {
-            let mut slot = self.slot.borrow_mut();
-            slot.watch = None;
-            slot.key = None;
-            slot.waker = None;
-            slot.watcher.take()
-        };
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
+impl WatchState for Option<Key> {
+    fn fired(&mut self) {
+        *self = None;
     }
 }
 
-/// The watcher task of one direction: waits for what the slot holds, drops
-/// it the moment it fires, and wakes whoever asked. It ends then, or when
-/// the watch is dropped or the connection is gone.
-async fn watcher(slot: Weak<RefCell<Slot>>) {
-    poll_fn(|cx| {
-        let Some(slot) = slot.upgrade() else {
-            return Poll::Ready(());
-        };
-        let mut guard = slot.borrow_mut();
-        let Some(watch) = &mut guard.watch else {
-            guard.running = false;
-            guard.watcher = None;
-            return Poll::Ready(());
-        };
-        if watch.poll(cx).is_pending() {
-            guard.watcher = Some(cx.waker().clone());
-            return Poll::Pending;
+/// Arms `watcher` for `key` with the watch `make` gives, unless a watch
+/// armed for the same key waits already; either way it wakes `waker`.
+fn arm(watcher: &Watcher<Option<Key>>, key: Key, make: impl FnOnce() -> Watch, waker: &Waker) {
+    watcher.arm(waker, |armed| {
+        if *armed == Some(key) {
+            return None;
         }
-        guard.watch = None;
-        guard.key = None;
-        guard.running = false;
-        guard.watcher = None;
-        let waker = guard.waker.take();
-        drop(guard);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Poll::Ready(())
-    })
-    .await
-}
-
-/// What a watcher waits for: some pollables, a deadline, or both.
-struct Watch {
-    ready: Vec<WaitFor>,
-    deadline: Option<Wait>,
-    /// Whether the registrations were made, by a first poll that found
-    /// nothing ready.
-    registered: bool,
-}
-
-impl Watch {
-    fn new(pollables: Vec<Pollable>, deadline: Option<Instant>) -> Watch {
-        Watch {
-            ready: pollables
-                .into_iter()
-                .map(|p| AsyncPollable::new(p).wait_for())
-                .collect(),
-            deadline: deadline.map(|at| {
-                let left = at.saturating_duration_since(Instant::now());
-                Timer::after(left.into()).wait()
-            }),
-            registered: false,
-        }
-    }
-
-    /// Ready once a pollable or the deadline is, or once the watcher is
-    /// woken after the registrations were made (a wake-up counts as
-    /// readiness, as in `golem.rs`: the receive then looks again).
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.registered {
-            return Poll::Ready(());
-        }
-        let mut ready = false;
-        for wait in &mut self.ready {
-            ready |= Pin::new(wait).poll(cx).is_ready();
-        }
-        if let Some(deadline) = &mut self.deadline {
-            ready |= Pin::new(deadline).poll(cx).is_ready();
-        }
-        if ready {
-            return Poll::Ready(());
-        }
-        self.registered = true;
-        Poll::Pending
-    }
+        *armed = Some(key);
+        Some(make())
+    });
 }
 
 /// A connection the engine opened, and what its handshake agreed.
@@ -687,6 +579,11 @@ async fn wait_io(io: &TcpIo, until: Instant) -> bool {
 /// nothing registered.
 #[cfg(feature = "sockets")]
 async fn wait_any(pollables: Vec<Pollable>, until: Instant) {
+    use std::future::{Future, poll_fn};
+    use std::pin::Pin;
+    use wstd::runtime::{AsyncPollable, WaitFor};
+    use wstd::time::Timer;
+
     let mut ready: Vec<WaitFor> = pollables
         .into_iter()
         .map(|p| AsyncPollable::new(p).wait_for())

@@ -3,30 +3,20 @@
 //!
 //! Receiving never blocks: the host's `receive-with-timeout(0)` takes a
 //! message that is already there, and `subscribe()` gives a pollable that is
-//! ready when one may be. The wstd reactor wakes a registered wait for as long
-//! as its pollable is ready, until the wait is dropped, so a wait owned by a
-//! receive that stopped being polled would make it spin. No future of this
-//! crate owns one: a small task per connection, the watcher, owns the
-//! registration, drops it the moment it fires, and wakes the halves.
+//! ready when one may be, which the connection's watcher task waits on
+//! (`super::watch`: it owns the registration and wakes the halves).
 //!
 //! The host's receive calls follow from what the app asks and what the host
 //! answered, never from how often a future is polled: one when a receive
 //! starts, then one after each time the watch fires. A durable host (Golem)
 //! records those calls and replays their results in order.
 
-use std::cell::RefCell;
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
-use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use wasip2::io::poll::Pollable;
-use wstd::runtime::{AsyncPollable, WaitFor};
-use wstd::time::{Timer, Wait};
-
 use super::gate::{Armed, Gate, Step};
 use super::golem_bindings::golem::websocket::client::{self as host, WebsocketConnection};
+use super::watch::{Watch, WatchState, Watcher};
 use crate::machine::{Connection, Failure};
 use crate::{CloseFrame, Error, Message, Result};
 
@@ -34,21 +24,15 @@ use crate::{CloseFrame, Error, Message, Result};
 pub(crate) struct HostConnection {
     // Declared first: the watch's pollable is a child of `conn` and must be
     // dropped before it.
-    watch: Rc<RefCell<WatchSlot>>,
+    /// Its state is the gate: when to ask the host.
+    watch: Watcher<Gate>,
     conn: WebsocketConnection,
 }
 
-/// What the watcher task of one connection waits for, and whom it wakes.
-#[derive(Default)]
-struct WatchSlot {
-    watch: Option<Watch>,
-    /// When to ask the host.
-    gate: Gate,
-    /// Woken when the watch fires.
-    waker: Option<Waker>,
-    /// Whether a watcher task runs, and its waker while it waits.
-    watcher_running: bool,
-    watcher: Option<Waker>,
+impl WatchState for Gate {
+    fn fired(&mut self) {
+        Gate::fired(self);
+    }
 }
 
 impl HostConnection {
@@ -57,7 +41,7 @@ impl HostConnection {
         let conn =
             WebsocketConnection::connect(url, headers).map_err(|err| Error::from(failure(err)))?;
         Ok(HostConnection {
-            watch: Rc::default(),
+            watch: Watcher::default(),
             conn,
         })
     }
@@ -65,26 +49,17 @@ impl HostConnection {
     /// Arms the watch (unless it is armed so already) and makes sure a
     /// watcher task waits on it.
     fn arm(&mut self, armed: Armed, waker: &Waker) {
-        let mut slot = self.watch.borrow_mut();
-        slot.waker = Some(waker.clone());
-        if !slot.gate.needs_arming(armed) {
-            return;
-        }
-        let (pollable, deadline) = match armed {
-            Armed::Receive(deadline) => (Some(self.conn.subscribe()), deadline),
-            Armed::Deadline(deadline) => (None, Some(deadline)),
-        };
-        slot.watch = Some(Watch::new(pollable, deadline));
-        slot.gate.armed(armed);
-        if let Some(watcher) = slot.watcher.take() {
-            // A watcher waiting on the old watch polls the new one.
-            drop(slot);
-            watcher.wake();
-        } else if !slot.watcher_running {
-            slot.watcher_running = true;
-            drop(slot);
-            wstd::runtime::spawn(watcher(Rc::downgrade(&self.watch))).detach();
-        }
+        let conn = &self.conn;
+        self.watch.arm(waker, |gate| {
+            if !gate.needs_arming(armed) {
+                return None;
+            }
+            gate.armed(armed);
+            Some(match armed {
+                Armed::Receive(deadline) => Watch::new(vec![conn.subscribe()], deadline),
+                Armed::Deadline(deadline) => Watch::new(Vec::new(), Some(deadline)),
+            })
+        });
     }
 }
 
@@ -103,8 +78,8 @@ impl Connection for HostConnection {
         cx: &mut Context<'_>,
     ) -> Poll<Result<Message, Failure>> {
         let step = {
-            let mut slot = self.watch.borrow_mut();
-            let step = slot.gate.receive(deadline);
+            let mut slot = self.watch.slot();
+            let step = slot.state.receive(deadline);
             match step {
                 Step::Ask => slot.watch = None,
                 Step::Wait => slot.waker = Some(cx.waker().clone()),
@@ -142,100 +117,11 @@ impl Connection for HostConnection {
 
 golem_calls!(host);
 
-/// The watcher task of a connection: waits for what the slot holds, drops it
-/// the moment it fires, and wakes whoever asked. It ends then, or when the
-/// watch is dropped or the connection is gone.
-async fn watcher(slot: Weak<RefCell<WatchSlot>>) {
-    poll_fn(|cx| {
-        let Some(slot) = slot.upgrade() else {
-            return Poll::Ready(());
-        };
-        let mut guard = slot.borrow_mut();
-        let Some(watch) = &mut guard.watch else {
-            guard.watcher_running = false;
-            guard.watcher = None;
-            return Poll::Ready(());
-        };
-        if watch.poll(cx).is_pending() {
-            guard.watcher = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        guard.watch = None;
-        guard.gate.fired();
-        guard.watcher_running = false;
-        guard.watcher = None;
-        let waker = guard.waker.take();
-        drop(guard);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Poll::Ready(())
-    })
-    .await
-}
-
 impl Drop for HostConnection {
     fn drop(&mut self) {
         // The pollable goes before the connection; a watcher still waiting
         // ends when it finds the watch gone.
-        let watcher = {
-            let mut slot = self.watch.borrow_mut();
-            slot.watch = None;
-            slot.waker = None;
-            slot.watcher.take()
-        };
-        if let Some(watcher) = watcher {
-            watcher.wake();
-        }
-    }
-}
-
-/// What a watcher waits for: the connection's pollable, the deadline, or both.
-struct Watch {
-    ready: Option<WaitFor>,
-    deadline: Option<Wait>,
-    /// Whether the registrations were made, by a first poll that found
-    /// neither ready.
-    registered: bool,
-}
-
-impl Watch {
-    fn new(pollable: Option<Pollable>, deadline: Option<Instant>) -> Watch {
-        Watch {
-            ready: pollable.map(|p| AsyncPollable::new(p).wait_for()),
-            deadline: deadline.map(|at| {
-                let left = at.saturating_duration_since(Instant::now());
-                Timer::after(left.into()).wait()
-            }),
-            registered: false,
-        }
-    }
-
-    /// Ready once the pollable or the deadline is, or once the watcher is
-    /// woken after the registrations were made.
-    ///
-    /// A wake-up counts as readiness, without asking the pollable again.
-    /// With 300 connections in one component under wasmtime 48, watchers that
-    /// asked were woken hundreds of times and found `pollable.ready` false
-    /// each time, while the echo they waited for had arrived; they never
-    /// fired. Letting the halves try a receive instead costs one empty
-    /// receive per spurious wake-up.
-    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.registered {
-            return Poll::Ready(());
-        }
-        if let Some(ready) = &mut self.ready
-            && Pin::new(ready).poll(cx).is_ready()
-        {
-            return Poll::Ready(());
-        }
-        if let Some(deadline) = &mut self.deadline
-            && Pin::new(deadline).poll(cx).is_ready()
-        {
-            return Poll::Ready(());
-        }
-        self.registered = true;
-        Poll::Pending
+        self.watch.clear();
     }
 }
 

@@ -95,6 +95,8 @@ mod golem_p3;
 mod golem_p3_bindings;
 #[cfg(feature = "p2")]
 mod reactor;
+#[cfg(feature = "p2")]
+mod watch;
 
 #[cfg(all(feature = "p2", not(feature = "sockets")))]
 pub(crate) use golem::HostConnection;
