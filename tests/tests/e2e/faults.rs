@@ -164,26 +164,29 @@ fn a_send_to_a_peer_that_never_reads_fails_at_the_send_bound() {
     assert!(elapsed < bound + MARGIN, "took {elapsed:?}");
 }
 
+/// Through the polyfill and through the direct client (feature `sockets`).
 #[test]
 fn invalid_frames_are_protocol_errors_and_close_with_the_right_code() {
-    let app = Serve::app("echo").start();
-    for (frame, code) in [
-        ("utf8", 1007),
-        ("rsv", 1002),
-        ("opcode", 1002),
-        ("masked", 1002),
-        ("close-code", 1002),
-    ] {
-        let server = FaultServer::start();
-        let report = app
-            .echo(&[("url", &server.url(&format!("/invalid?frame={frame}")))])
-            .report();
-        assert_eq!(
-            report.error_kind.as_deref(),
-            Some("Protocol"),
-            "{frame}: {report:?}"
-        );
-        assert_eq!(server.wait_for_close(MARGIN).code, Some(code), "{frame}");
+    for app in [Serve::app("echo"), Serve::direct("echo")] {
+        let app = app.start();
+        for (frame, code) in [
+            ("utf8", 1007),
+            ("rsv", 1002),
+            ("opcode", 1002),
+            ("masked", 1002),
+            ("close-code", 1002),
+        ] {
+            let server = FaultServer::start();
+            let report = app
+                .echo(&[("url", &server.url(&format!("/invalid?frame={frame}")))])
+                .report();
+            assert_eq!(
+                report.error_kind.as_deref(),
+                Some("Protocol"),
+                "{frame}: {report:?}"
+            );
+            assert_eq!(server.wait_for_close(MARGIN).code, Some(code), "{frame}");
+        }
     }
 }
 

@@ -1,36 +1,38 @@
 //! Against an independent implementation, the Python `websockets` library:
-//! echo of text and binary, close codes and reasons in both directions, and
+//! echo of text and binary (composed and direct), close codes and reasons in both directions, and
 //! subprotocol selection.
 
 use wasm_websocket_tests::apps::Close;
 use wasm_websocket_tests::python::{PeerClose, PythonPeer};
 use wasm_websocket_tests::wasmtime::Serve;
 
+/// Through the polyfill and through the direct client (feature `sockets`):
+/// 7-bit, 16-bit and 64-bit frame lengths, and a message over a receive
+/// slice.
 #[test]
 fn text_and_binary_round_trip_byte_exact() {
     let peer = PythonPeer::start();
-    let app = Serve::app("echo").start();
-    for (size, binary) in [
-        ("0", "0"),
-        ("5", "0"),
-        ("70000", "0"),
-        ("1", "1"),
-        ("1048576", "1"),
-    ] {
-        let report = app
-            .echo(&[
-                ("url", &peer.url("/echo")),
-                ("size", size),
-                ("binary", binary),
-                ("count", "3"),
-                ("timeout_ms", "60000"),
-            ])
-            .report();
-        assert_eq!(report.received.len(), 3, "size {size}: {report:?}");
-        assert!(
-            report.received.iter().all(|r| r.echo_exact),
-            "size {size}: {report:?}"
-        );
+    for app in [Serve::app("echo"), Serve::direct("echo")] {
+        let app = app.start();
+        for size in [
+            "0", "5", "125", "126", "65536", "70000", "1048576", "5000000",
+        ] {
+            for binary in ["0", "1"] {
+                let report = app
+                    .echo(&[
+                        ("url", &peer.url("/echo")),
+                        ("size", size),
+                        ("binary", binary),
+                        ("count", "3"),
+                        ("timeout_ms", "60000"),
+                    ])
+                    .report();
+                let what = format!("size {size}, binary={binary}: {report:?}");
+                assert_eq!((report.sent, report.received.len()), (3, 3), "{what}");
+                assert!(report.received.iter().all(|r| r.echo_exact), "{what}");
+                assert_eq!(report.close_result.as_deref(), Some("ok"), "{what}");
+            }
+        }
     }
 }
 
