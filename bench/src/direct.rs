@@ -57,28 +57,8 @@ pub(crate) fn figures(
                 options.repetitions, case.title
             );
             let runs = [&direct, native].map(|client| client.run(&case.workload, url));
-            for measure in &case.measures {
-                let figure = &mut figures[index];
-                index += 1;
-                match &runs {
-                    [Ok(direct), Ok(native)] => {
-                        figure.component.push((measure.value)(direct));
-                        figure.native.push((measure.value)(native));
-                    }
-                    [direct, native] => {
-                        for e in [direct, native]
-                            .into_iter()
-                            .filter_map(|r| r.as_ref().err())
-                        {
-                            if !failures.contains(e) {
-                                eprintln!("FAILED: {e}");
-                                failures.push(e.clone());
-                            }
-                        }
-                        figure.failed = true;
-                    }
-                }
-            }
+            crate::harness::record(case, &runs, &mut figures[index..], &mut failures);
+            index += case.measures.len();
         }
     }
     Ok((figures, failures))

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 use serde_json::{Value, json};
 use wasm_websocket_bench::Workload;
 
-use crate::cases::{Options, Start, cases};
-use crate::process::Client;
+use crate::cases::{Case, Options, Start, cases};
+use crate::process::{Client, Run};
 use crate::server::EchoServer;
 use crate::table::{Figure, Goal};
 
@@ -151,28 +151,8 @@ fn run(options: Options) -> Result<bool, String> {
                 Start::CachedWithoutConcurrency => &cached_without_concurrency,
             };
             let runs = [component, &native].map(|client| client.run(&case.workload, &url));
-            for measure in &case.measures {
-                let figure = &mut figures[index];
-                index += 1;
-                match &runs {
-                    [Ok(component), Ok(native)] => {
-                        figure.component.push((measure.value)(component));
-                        figure.native.push((measure.value)(native));
-                    }
-                    [component, native] => {
-                        for e in [component, native]
-                            .into_iter()
-                            .filter_map(|r| r.as_ref().err())
-                        {
-                            if !failures.contains(e) {
-                                eprintln!("FAILED: {e}");
-                                failures.push(e.clone());
-                            }
-                        }
-                        figure.failed = true;
-                    }
-                }
-            }
+            record(case, &runs, &mut figures[index..], &mut failures);
+            index += case.measures.len();
         }
     }
     let (direct, direct_failures) =
@@ -254,6 +234,37 @@ struct ServerCheck {
 
 /// Shows that the server has room to spare: two native clients at once get more
 /// round trips through than one alone, and an echo costs the server little CPU.
+/// Adds one side-by-side run of `case` (component, native) to its figures,
+/// which start `figures`; a failed run marks them failed, and its error is
+/// kept once in `failures`.
+pub(crate) fn record(
+    case: &Case,
+    runs: &[Result<Run, String>; 2],
+    figures: &mut [Figure],
+    failures: &mut Vec<String>,
+) {
+    for (measure, figure) in case.measures.iter().zip(figures) {
+        match runs {
+            [Ok(component), Ok(native)] => {
+                figure.component.push((measure.value)(component));
+                figure.native.push((measure.value)(native));
+            }
+            [component, native] => {
+                for e in [component, native]
+                    .into_iter()
+                    .filter_map(|r| r.as_ref().err())
+                {
+                    if !failures.contains(e) {
+                        eprintln!("FAILED: {e}");
+                        failures.push(e.clone());
+                    }
+                }
+                figure.failed = true;
+            }
+        }
+    }
+}
+
 fn server_check(native: &Client, url: &str, options: Options) -> Result<ServerCheck, String> {
     let count = options.count(20_000, 200);
     let workload = Workload::Sequential { size: 16, count };
