@@ -25,8 +25,8 @@ impl ComponentServer {
     /// compilation cache) and waits until it listens.
     fn start(wasm: &Path, cache_config: &Path) -> Result<ComponentServer, String> {
         let mut child = Command::new(crate::harness::wasmtime())
-            .args(["run", "-Sinherit-network", "-C", "cache=y", "-C"])
-            .arg(format!("cache-config={}", cache_config.display()))
+            .args(["run", "-Sinherit-network"])
+            .args(crate::harness::cache_args(cache_config))
             .arg(wasm)
             .args(["--listen", "127.0.0.1:0"])
             .stdin(Stdio::null())

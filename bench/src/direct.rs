@@ -27,15 +27,7 @@ pub(crate) fn figures(
             wasm.display()
         ));
     }
-    let direct = Client::component(
-        &wasm,
-        &[
-            "-C".into(),
-            "cache=y".into(),
-            "-C".into(),
-            format!("cache-config={}", cache_config.display()),
-        ],
-    );
+    let direct = Client::component(&wasm, &crate::harness::cache_args(cache_config));
     // Primes the compilation cache, like the composed component's.
     direct.run(&wasm_websocket_bench::Workload::FirstEcho, url)?;
 

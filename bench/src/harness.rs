@@ -97,27 +97,10 @@ fn run(options: Options) -> Result<bool, String> {
     let cache_config = write_cache_config(&bench_dir)?;
     let cwasm = precompile(&component_wasm, &bench_dir)?;
     let native = Client::native(std::env::current_exe().map_err(|e| e.to_string())?);
-    let cached = Client::component(
-        &component_wasm,
-        &[
-            "-C".into(),
-            "cache=y".into(),
-            "-C".into(),
-            format!("cache-config={}", cache_config.display()),
-        ],
-    );
-    let cached_without_concurrency = Client::component(
-        &component_wasm,
-        &[
-            "-C".into(),
-            "cache=y".into(),
-            "-C".into(),
-            format!("cache-config={}", cache_config.display()),
-            "-W".into(),
-            "concurrency-support=n".into(),
-            "-Sp3=n".into(),
-        ],
-    );
+    let cached = Client::component(&component_wasm, &cache_args(&cache_config));
+    let mut without_concurrency = cache_args(&cache_config);
+    without_concurrency.extend(["-W", "concurrency-support=n", "-Sp3=n"].map(String::from));
+    let cached_without_concurrency = Client::component(&component_wasm, &without_concurrency);
     let compiled = Client::component(&component_wasm, &["-C".into(), "cache=n".into()]);
     let precompiled = Client::component(&cwasm, &["--allow-precompiled".into()]);
     let server = EchoServer::start().map_err(|e| format!("cannot start the echo server: {e}"))?;
@@ -337,6 +320,17 @@ fn sizes(root: &Path) -> Result<Vec<Figure>, String> {
             figure
         })
         .collect())
+}
+
+/// The `wasmtime run` options that load a component from the benchmark's
+/// compilation cache (configured by [`write_cache_config`]).
+pub(crate) fn cache_args(cache_config: &Path) -> Vec<String> {
+    vec![
+        "-C".into(),
+        "cache=y".into(),
+        "-C".into(),
+        format!("cache-config={}", cache_config.display()),
+    ]
 }
 
 /// A wasmtime cache configuration of the project's own (the cache lives in
