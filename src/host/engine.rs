@@ -120,22 +120,33 @@ impl EngineConnection {
         }
     }
 
-    /// Queues a frame (with tungstenite's write limit raised by `room` for
-    /// it) and hands the socket what it takes now, never waiting.
-    fn write(&mut self, message: WsMessage, room: usize) -> Result<(), Failure> {
+    /// Queues one frame with `queue` (a tungstenite write or close), with
+    /// tungstenite's write limit raised by `room` for it; a frame the socket
+    /// does not take at once stays queued (`WouldBlock`), never waited for.
+    fn queue(
+        &mut self,
+        room: usize,
+        queue: impl FnOnce(&mut tungstenite::WebSocket<Transport>) -> Result<(), WsError>,
+    ) -> Result<(), Failure> {
         if let Some(why) = &self.send_broken {
             return Err(Failure::Error(Error::SendFailed(why.clone())));
         }
         self.ws
             .set_config(|c| c.max_write_buffer_size = CONTROL_ROOM.saturating_add(room));
-        let written = self.ws.write(message);
+        let queued = queue(&mut self.ws);
         self.ws
             .set_config(|c| c.max_write_buffer_size = CONTROL_ROOM);
-        match written {
-            Ok(()) => {}
-            Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(self.send_error(e)),
+        match queued {
+            Ok(()) => Ok(()),
+            Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(()),
+            Err(e) => Err(self.send_error(e)),
         }
+    }
+
+    /// Queues a message (`room`: see [`Self::queue`]) and hands the socket
+    /// what it takes now, never waiting.
+    fn write(&mut self, message: WsMessage, room: usize) -> Result<(), Failure> {
+        self.queue(room, |ws| ws.write(message))?;
         match self.flush() {
             Ok(_) => Ok(()),
             Err(e) => Err(self.send_error(e)),
@@ -248,19 +259,7 @@ impl Connection for EngineConnection {
             code: u16::from(frame.code).into(),
             reason: frame.reason.as_str().into(),
         });
-        if let Some(why) = &self.send_broken {
-            return Err(Failure::Error(Error::SendFailed(why.clone())));
-        }
-        self.ws
-            .set_config(|c| c.max_write_buffer_size = CONTROL_ROOM + CONTROL_FRAME_ROOM);
-        let queued = self.ws.close(frame);
-        self.ws
-            .set_config(|c| c.max_write_buffer_size = CONTROL_ROOM);
-        match queued {
-            Ok(()) => {}
-            Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => {}
-            Err(e) => return Err(self.send_error(e)),
-        }
+        self.queue(CONTROL_FRAME_ROOM, |ws| ws.close(frame))?;
         // What the socket does not take now, the receive pushes out.
         let _ = self.flush();
         Ok(())
