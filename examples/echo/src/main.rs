@@ -48,8 +48,9 @@
 //! "handshake_headers"}` (`after_close` is `null` without `send_after_close=1`,
 //! `ping` without `ping`; `protocol` is `WebSocket::protocol`,
 //! `handshake_headers` the `[name, value]` pairs of
-//! `WebSocket::handshake_headers`, or `null` where it is unsupported). A bad query is `400` with a text
-//! body, a failed connect `502` with `{"error", "error_kind"}`.
+//! `WebSocket::handshake_headers`, or `null` where it is unsupported). A bad
+//! query is `400` with a text body, a failed connect `502` with `{"error",
+//! "error_kind"}`.
 
 use std::time::Duration;
 
