@@ -51,12 +51,13 @@ use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
 use wasm_websocket_engine::accept::{self, HeadError, HeadReader, Request};
-use wasm_websocket_engine::io::{TcpIo, Transport};
+use wasm_websocket_engine::io::TcpIo;
 use wasm_websocket_engine::listen::TcpListener;
+use wasm_websocket_engine::session::{Session, ws_config};
+use wasm_websocket_engine::transport::Transport;
 use wstd::future::FutureExt as _;
 use wstd::runtime::{AsyncPollable, WaitFor};
 
-use crate::host::engine::ws_config;
 use crate::{DEFAULT_CLOSE_TIMEOUT, Error, Result, WebSocket};
 
 /// How a [`Listener`] takes connections, with safe defaults.
@@ -521,14 +522,12 @@ impl Incoming {
             .map_or_else(|| self.peer.to_string(), |(_, v)| v.clone());
         let url = format!("ws://{host}{}", self.request.uri());
         Ok(WebSocket::from_engine(
-            ws,
-            self.io,
+            Session::new(ws, self.io, self.config.pongs),
             url,
             protocol.map(str::to_owned),
             // The peer's side of the handshake: its request headers.
             self.headers,
             self.config.close_timeout,
-            self.config.pongs,
         ))
     }
 

@@ -141,15 +141,13 @@ impl WebSocket {
         let (url, headers) = request.validate()?;
         #[cfg(feature = "sockets")]
         {
-            let opened = host::engine::connect(&url, &headers).await?;
+            let opened = host::engine::connect(&url, &headers, request.pongs_value()).await?;
             Ok(WebSocket::from_engine(
-                opened.ws,
-                opened.io,
+                opened.session,
                 request.url().to_owned(),
                 opened.protocol,
                 opened.headers,
                 request.close_timeout_value(),
-                request.pongs_value(),
             ))
         }
         #[cfg(not(feature = "sockets"))]
@@ -171,25 +169,19 @@ impl WebSocket {
         }
     }
 
-    /// A `WebSocket` over a connection whose opening handshake the engine
-    /// completed: the tungstenite WebSocket over the engine's [`Transport`]
-    /// and the TCP connection under it, with what the handshake agreed
-    /// (`protocol`, the subprotocol; `headers`, the other side's headers).
-    /// Client connects (feature `sockets`) and accepted server connections
-    /// both come here.
-    ///
-    /// [`Transport`]: wasm_websocket_engine::io::Transport
+    /// A `WebSocket` over a session whose opening handshake the engine
+    /// completed, with what the handshake agreed (`protocol`, the
+    /// subprotocol; `headers`, the other side's headers). Client connects
+    /// (feature `sockets`) and accepted server connections both come here.
     #[cfg(feature = "engine")]
     pub(crate) fn from_engine(
-        ws: wasm_websocket_engine::tungstenite::WebSocket<wasm_websocket_engine::io::Transport>,
-        io: Rc<wasm_websocket_engine::io::TcpIo>,
+        session: wasm_websocket_engine::session::Session,
         url: String,
         protocol: Option<String>,
         headers: Vec<(String, String)>,
         close_timeout: Duration,
-        pongs: bool,
     ) -> WebSocket {
-        let conn = host::engine::EngineConnection::new(ws, io, pongs);
+        let conn = host::engine::EngineConnection::new(session);
         WebSocket::new(
             AnyConnection::Engine(Box::new(conn)),
             url,

@@ -1,5 +1,5 @@
 //! Non-blocking `Read`/`Write` over the wasi:sockets TCP streams, and waiting on
-//! their pollables with a deadline.
+//! their pollables with a deadline ([`Deadline`]).
 //!
 //! An empty read, or an output stream that takes no bytes, is
 //! `io::ErrorKind::WouldBlock`; the adapter remembers which direction blocked so
@@ -15,67 +15,8 @@ use wasip2::io::streams::StreamError;
 use wasip2::sockets::tcp::ShutdownType;
 
 use crate::budget::Slice;
-use crate::close_watch::CloseWatch;
 use crate::net::TcpConnection;
-
-/// A point on the monotonic clock (nanoseconds).
-pub type Instant = monotonic_clock::Instant;
-
-/// When a wait gives up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Deadline {
-    /// Do not wait at all.
-    Now,
-    /// Wait until this instant.
-    At(Instant),
-    /// Wait as long as it takes.
-    Never,
-}
-
-impl Deadline {
-    /// `ms` milliseconds from now.
-    pub fn after_ms(ms: u64) -> Deadline {
-        if ms == 0 {
-            return Deadline::Now;
-        }
-        Deadline::At(monotonic_clock::now().saturating_add(ms.saturating_mul(1_000_000)))
-    }
-
-    /// `d` from now.
-    pub fn after(d: std::time::Duration) -> Deadline {
-        Deadline::after_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    /// Whether the deadline has passed.
-    pub fn passed(self) -> bool {
-        match self {
-            Deadline::Now => true,
-            Deadline::At(t) => monotonic_clock::now() >= t,
-            Deadline::Never => false,
-        }
-    }
-}
-
-/// A pollable that is ready at once.
-pub fn ready_pollable() -> Pollable {
-    monotonic_clock::subscribe_duration(0)
-}
-
-/// Blocks until `pollable` is ready or the deadline passes; `true` when ready.
-pub fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
-    match deadline {
-        Deadline::Now => pollable.ready(),
-        Deadline::Never => {
-            pollable.block();
-            true
-        }
-        Deadline::At(t) => {
-            let timer = monotonic_clock::subscribe_instant(t);
-            let ready = poll::poll(&[pollable, &timer]);
-            ready.contains(&0)
-        }
-    }
-}
+use crate::wait::Deadline;
 
 /// The TCP connection and its two streams. Shared (`Rc`) between the byte
 /// stream that tungstenite drives and the connection, which waits on and
@@ -197,6 +138,13 @@ impl TcpIo {
     /// host are dropped); later reads see the end, later writes fail.
     pub fn shutdown(&self) {
         let _ = self.tcp.socket.shutdown(ShutdownType::Both);
+    }
+
+    /// How many bytes of earlier writes still wait for room in the output
+    /// stream.
+    pub fn queued_bytes(&self) -> usize {
+        let pending = self.pending.borrow();
+        pending.buf.len().saturating_sub(pending.start)
     }
 
     /// Whether the input stream ended.
@@ -374,76 +322,6 @@ impl Write for &TcpIo {
             self.tcp.output.flush().map_err(write_error)?;
         }
         Ok(())
-    }
-}
-
-/// The byte stream tungstenite runs on: plain TCP or TLS over TCP, and the
-/// [`CloseWatch`] that sees every byte read from it.
-pub struct Transport {
-    stream: Stream,
-    pub close_watch: CloseWatch,
-}
-
-enum Stream {
-    Plain(std::rc::Rc<TcpIo>),
-    #[cfg(feature = "tls")]
-    Tls(Box<crate::tls::TlsStream>),
-}
-
-impl Transport {
-    pub fn plain(tcp: std::rc::Rc<TcpIo>) -> Transport {
-        Transport::new(Stream::Plain(tcp))
-    }
-
-    #[cfg(feature = "tls")]
-    pub fn tls(tls: crate::tls::TlsStream) -> Transport {
-        Transport::new(Stream::Tls(Box::new(tls)))
-    }
-
-    fn new(stream: Stream) -> Transport {
-        Transport {
-            stream,
-            close_watch: CloseWatch::default(),
-        }
-    }
-
-    /// Best-effort goodbye below the WebSocket layer (TLS close_notify).
-    pub fn shutdown(&mut self) {
-        match &mut self.stream {
-            Stream::Plain(_) => {}
-            #[cfg(feature = "tls")]
-            Stream::Tls(tls) => tls.send_close_notify(),
-        }
-    }
-}
-
-impl Read for Transport {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match &mut self.stream {
-            Stream::Plain(tcp) => (&**tcp).read(buf)?,
-            #[cfg(feature = "tls")]
-            Stream::Tls(tls) => tls.read(buf)?,
-        };
-        self.close_watch.feed(&buf[..n]);
-        Ok(n)
-    }
-}
-
-impl Write for Transport {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.stream {
-            Stream::Plain(tcp) => (&**tcp).write(buf),
-            #[cfg(feature = "tls")]
-            Stream::Tls(tls) => tls.write(buf),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match &mut self.stream {
-            Stream::Plain(tcp) => (&**tcp).flush(),
-            #[cfg(feature = "tls")]
-            Stream::Tls(tls) => tls.flush(),
-        }
     }
 }
 

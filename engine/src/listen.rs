@@ -13,8 +13,8 @@ use wasip2::sockets::network::{
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
-use crate::io::{Deadline, wait_for};
 use crate::net::TcpConnection;
+use crate::wait::{Deadline, wait_for};
 
 /// How long `bind` waits for the host to finish binding and to start
 /// listening (wasmtime does both at once; the bound only keeps a host that

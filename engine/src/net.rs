@@ -18,7 +18,7 @@ use wasip2::sockets::tcp::{ShutdownType, TcpSocket};
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
 use crate::budget;
-use crate::io::{Deadline, wait_for};
+use crate::wait::Deadline;
 
 /// A connected TCP socket and its streams. The streams are the socket's
 /// children: drop them first, then the socket, then the network. End it with
@@ -94,25 +94,6 @@ fn sweep() {
     for Parked { output, socket } in done {
         drop(output);
         drop(socket);
-    }
-}
-
-/// Connects to `host:port` (an IP literal or a name looked up through
-/// wasi:sockets/ip-name-lookup), trying each address in turn, each within its
-/// share of the time left. Blocks until done: [`Connect`] step by step.
-pub fn connect(
-    host: &str,
-    ip: Option<IpAddr>,
-    port: u16,
-    deadline: Deadline,
-) -> Result<TcpConnection, String> {
-    let mut connect = Connect::start(host, ip, port, deadline)?;
-    loop {
-        if let Some(tcp) = connect.step()? {
-            return Ok(tcp);
-        }
-        // A wait that times out is seen by the next step.
-        wait_for(&connect.subscribe(), connect.wait_deadline());
     }
 }
 
@@ -243,7 +224,7 @@ impl Connect {
         match &self.phase {
             Phase::Lookup(stream, _) => stream.subscribe(),
             Phase::Trying { socket, .. } => socket.subscribe(),
-            Phase::Over => crate::io::ready_pollable(),
+            Phase::Over => crate::wait::ready_pollable(),
         }
     }
 

@@ -10,7 +10,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{CertificateError, ClientConfig, ClientConnection, RootCertStore};
 
-use crate::io::{Deadline, TcpIo};
+use crate::io::TcpIo;
 use crate::settings::ExtraRoots;
 
 /// The rustls client configuration for these extra roots.
@@ -123,16 +123,6 @@ impl TlsStream {
         let conn = ClientConnection::new(config, server_name(host)?)
             .map_err(|e| format!("TLS setup failed: {e}"))?;
         Ok(TlsStream { conn, tcp })
-    }
-
-    /// Runs the TLS handshake to completion, bounded by the deadline.
-    pub fn handshake(&mut self, host: &str, deadline: Deadline) -> Result<(), String> {
-        while !self.handshake_step(host)? {
-            if !self.tcp.wait(deadline) {
-                return Err(format!("TLS with {host} failed: handshake timed out"));
-            }
-        }
-        Ok(())
     }
 
     /// Drives the TLS handshake as far as it goes without waiting: `Ok(true)`

@@ -1,7 +1,8 @@
 //! A connection run by the protocol engine (`wasm-websocket-engine`) inside
-//! the app itself, over `wasi:sockets`: tungstenite over the non-blocking
-//! TCP streams (and rustls for `wss://`), every wait a pollable on the wstd
-//! reactor. Nothing here blocks the component.
+//! the app itself, over `wasi:sockets`: a thin driver over the engine's
+//! [`Session`] (and, for the direct client, its step-by-step
+//! [`Connecting`]), every wait a pollable on the wstd reactor. Nothing here
+//! blocks the component but the bounded [`WRITE_PAUSE`].
 //!
 //! Waits follow the pattern of `golem.rs`: the wstd reactor wakes a
 //! registered wait for as long as its pollable is ready, until the wait is
@@ -10,44 +11,29 @@
 //! and wakes whoever asked: [`Watcher`] for receiving (the input stream,
 //! the output stream while queued frames wait for room, and a deadline) and
 //! one for sending (the output stream).
+//!
+//! A connection dropped while frames still wait for room (the answer to the
+//! peer's close, our own close) hands its session to a task that pushes them
+//! out through the reactor, within the engine's linger bounds, before it
+//! closes TCP ([`linger`]).
 
-use std::io::ErrorKind;
-use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use wasip2::io::poll::Pollable;
-use wasm_websocket_engine::budget::Slice;
 use wasm_websocket_engine::close_watch::{self, PeerClose};
-use wasm_websocket_engine::errors::{self, ReadFailure};
-use wasm_websocket_engine::io::{TcpIo, Transport};
-use wasm_websocket_engine::tungstenite::protocol::CloseFrame as WsCloseFrame;
-use wasm_websocket_engine::tungstenite::{self, Error as WsError, Message as WsMessage};
+use wasm_websocket_engine::errors::ReadFailure;
+use wasm_websocket_engine::io::TcpIo;
+use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
 
 use super::watch::{Watch, WatchState, Watcher};
 
 use crate::machine::{Connection, Failure};
 use crate::{CloseFrame, Error, Message};
 
-/// tungstenite's read buffer (its default is 128 KiB), as in the polyfill.
-pub(crate) const READ_BUFFER_SIZE: usize = 64 * 1024;
-
-/// tungstenite's write buffer limit outside a send: room for the control
-/// frames it queues itself (a pong or a close frame is at most 131 bytes).
-/// Past it, tungstenite keeps only the latest pong, so a peer that floods
-/// pings and never reads costs at most this much (and the write queue in
-/// `TcpIo`, which holds one frame). A send raises it by its own frame.
-pub(crate) const CONTROL_ROOM: usize = 256;
-
-/// A close or ping frame with its header: at most 2 + 4 (mask) + 125 bytes.
-const CONTROL_FRAME_ROOM: usize = 256;
-
-/// The longest ping payload (RFC 6455: a control frame carries at most 125).
-const MAX_PING: usize = 125;
-
-/// How long a receive that stopped at the end of its slice ([`Slice`], with
-/// more to read) pauses before it goes on, so that a flood on one connection
-/// leaves time to every other task (see `SLICE_PAUSE` in the polyfill).
+/// How long a receive that stopped at the end of its slice (with more to
+/// read) pauses before it goes on, so that a flood on one connection leaves
+/// time to every other task (see `SLICE_PAUSE` in the polyfill).
 const SLICE_PAUSE: Duration = Duration::from_millis(1);
 
 /// The longest a send blocks the component at a time: once the output
@@ -64,205 +50,81 @@ const SLICE_PAUSE: Duration = Duration::from_millis(1);
 /// reactor as usual.
 const WRITE_PAUSE: Duration = Duration::from_millis(1);
 
-/// At most this much that has already arrived is read and dropped when a
-/// connection is dropped, so that closing the socket does not reset it.
-const DISCARD_ON_DROP: usize = 256 * 1024;
-
-/// The tungstenite configuration of an engine connection: bounded buffers,
-/// and the message and frame size limits.
-pub(crate) fn ws_config(
-    max_message_size: usize,
-    max_frame_size: usize,
-) -> tungstenite::protocol::WebSocketConfig {
-    tungstenite::protocol::WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_SIZE)
-        // Every frame goes straight to `TcpIo`, whose queue is the buffer.
-        .write_buffer_size(0)
-        .max_write_buffer_size(CONTROL_ROOM)
-        .max_message_size(Some(max_message_size))
-        .max_frame_size(Some(max_frame_size))
-}
-
 /// A WebSocket connection run by the engine in the app.
 pub(crate) struct EngineConnection {
     // Declared first, and cleared in `Drop`: the watches' pollables are
-    // children of the streams `io` owns.
+    // children of the streams the session owns.
     reading: Watcher<Option<Key>>,
     writing: Watcher<Option<Key>>,
-    ws: tungstenite::WebSocket<Transport>,
-    io: Rc<TcpIo>,
-    /// A send failed on the transport; no further frame can be sent.
-    send_broken: Option<String>,
+    /// Taken only by `Drop`.
+    session: Option<Session>,
     /// The last wait of a blocked send was on the output stream: should the
     /// socket still take nothing, the next one blocks (`WRITE_PAUSE`).
     write_waited: bool,
-    /// The app asked for the peer's pongs as messages.
-    pongs: bool,
 }
 
 impl EngineConnection {
-    /// A connection over a WebSocket the engine opened (its handshake done),
-    /// and the TCP connection under it.
-    /// `pongs`: hand the peer's pongs up as [`Message::Pong`].
-    pub(crate) fn new(
-        ws: tungstenite::WebSocket<Transport>,
-        io: Rc<TcpIo>,
-        pongs: bool,
-    ) -> EngineConnection {
+    /// A connection over an open session.
+    pub(crate) fn new(session: Session) -> EngineConnection {
         EngineConnection {
             reading: Watcher::default(),
             writing: Watcher::default(),
-            ws,
-            io,
-            send_broken: None,
+            session: Some(session),
             write_waited: false,
-            pongs,
         }
     }
 
-    /// Queues one frame with `queue` (a tungstenite write or close), with
-    /// tungstenite's write limit raised by `room` for it; a frame the socket
-    /// does not take at once stays queued (`WouldBlock`), never waited for.
-    fn queue(
-        &mut self,
-        room: usize,
-        queue: impl FnOnce(&mut tungstenite::WebSocket<Transport>) -> Result<(), WsError>,
-    ) -> Result<(), Failure> {
-        if let Some(why) = &self.send_broken {
-            return Err(Failure::Error(Error::SendFailed(why.clone())));
-        }
-        self.ws
-            .set_config(|c| c.max_write_buffer_size = CONTROL_ROOM.saturating_add(room));
-        let queued = queue(&mut self.ws);
-        self.ws
-            .set_config(|c| c.max_write_buffer_size = CONTROL_ROOM);
-        match queued {
-            Ok(()) => Ok(()),
-            Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(()),
-            Err(e) => Err(self.send_error(e)),
-        }
+    fn session(&mut self) -> &mut Session {
+        self.session.as_mut().expect("taken only by drop")
     }
+}
 
-    /// Queues a message (`room`: see [`Self::queue`]) and hands the socket
-    /// what it takes now, never waiting.
-    fn write(&mut self, message: WsMessage, room: usize) -> Result<(), Failure> {
-        self.queue(room, |ws| ws.write(message))?;
-        match self.flush() {
-            Ok(_) => Ok(()),
-            Err(e) => Err(self.send_error(e)),
-        }
-    }
-
-    /// Hands queued frames to the socket as far as it takes them now:
-    /// `Ok(true)` once all are handed over.
-    fn flush(&mut self) -> Result<bool, WsError> {
-        match self.ws.flush() {
-            Ok(()) => Ok(true),
-            Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn send_error(&mut self, err: WsError) -> Failure {
-        match err {
-            WsError::AlreadyClosed | WsError::ConnectionClosed => Failure::Ended,
-            WsError::Protocol(tungstenite::error::ProtocolError::SendAfterClosing) => {
-                Failure::Ended
-            }
-            e => {
-                let text = match e {
-                    WsError::Io(io) => format!("sending failed: {io}"),
-                    other => format!("sending failed: {other}"),
-                };
-                self.send_broken = Some(text.clone());
-                Failure::Error(Error::SendFailed(text))
-            }
-        }
-    }
-
-    /// The peer's close frame arrived: its code and reason as seen on the
-    /// wire, or a violation when that code may not be sent.
-    fn peer_closed(&mut self, frame: Option<WsCloseFrame>) -> Failure {
-        let wire = self.ws.get_mut().close_watch.take_close();
-        // Our answer (queued by tungstenite) goes out as far as the socket
-        // takes it now; a peer that does not read does not get it.
-        let _ = self.flush();
-        match close_watch::peer_close(wire.as_deref(), frame.as_ref()) {
-            PeerClose::InvalidCode(code) => Failure::Error(Error::Protocol(format!(
-                "the peer's close frame has close code {code}, which may not be sent on \
-                 the wire (answered with 1002)"
-            ))),
-            PeerClose::Closed { code, .. } if code == close_watch::NO_STATUS => {
-                Failure::Closed(None)
-            }
-            PeerClose::Closed { code, reason } => {
-                Failure::Closed(Some(CloseFrame::new(code, reason)))
-            }
-        }
-    }
-
-    /// A read failed: fail the connection with the right close code, or
-    /// report that the transport ended.
-    fn read_failed(&mut self, err: WsError) -> Failure {
-        match errors::classify_read(&err) {
-            ReadFailure::Violation { code, text } => {
-                let reason = match code {
-                    errors::TOO_BIG => "message too big",
-                    errors::INVALID_PAYLOAD => "invalid UTF-8",
-                    _ => "protocol error",
-                };
-                let frame = WsCloseFrame {
-                    code: code.into(),
-                    reason: reason.into(),
-                };
-                self.ws
-                    .set_config(|c| c.max_write_buffer_size = CONTROL_ROOM + CONTROL_FRAME_ROOM);
-                let _ = self.ws.close(Some(frame));
-                let _ = self.flush();
-                Failure::Error(Error::Protocol(text))
-            }
-            ReadFailure::Abrupt | ReadFailure::AlreadyClosed => Failure::Ended,
-            ReadFailure::Other(text) => Failure::Error(Error::ReceiveFailed(text)),
+/// A send's failure as the state machine sees it.
+fn send_failure(err: SendError) -> Failure {
+    match err {
+        SendError::Closed(_) => Failure::Ended,
+        SendError::Broken(text) | SendError::Invalid(text) => {
+            Failure::Error(Error::SendFailed(text))
         }
     }
 }
 
-/// A ping or pong carries at most [`MAX_PING`] bytes (RFC 6455 5.5): a
-/// larger one is refused before anything is sent.
-fn check_control_payload(kind: &str, payload: &[u8]) -> Result<(), Failure> {
-    if payload.len() > MAX_PING {
-        return Err(Failure::Error(Error::SendFailed(format!(
-            "a {kind} carries at most {MAX_PING} bytes, not {}",
-            payload.len()
-        ))));
+/// The peer's close frame: its code and reason as seen on the wire, or a
+/// violation when that code may not be sent.
+fn peer_closed(close: PeerClose) -> Failure {
+    match close {
+        PeerClose::InvalidCode(code) => Failure::Error(Error::Protocol(format!(
+            "the peer's close frame has close code {code}, which may not be sent on \
+             the wire (answered with 1002)"
+        ))),
+        PeerClose::Closed { code, .. } if code == close_watch::NO_STATUS => Failure::Closed(None),
+        PeerClose::Closed { code, reason } => Failure::Closed(Some(CloseFrame::new(code, reason))),
     }
-    Ok(())
+}
+
+/// A failed read: the session is over.
+fn read_failed(failure: ReadFailure) -> Failure {
+    match failure {
+        ReadFailure::Violation { text, .. } => Failure::Error(Error::Protocol(text)),
+        ReadFailure::Abrupt | ReadFailure::AlreadyClosed => Failure::Ended,
+        ReadFailure::Other(text) => Failure::Error(Error::ReceiveFailed(text)),
+    }
 }
 
 impl Connection for EngineConnection {
     fn send(&mut self, message: Message) -> Result<(), Failure> {
-        if let Message::Pong(payload) = &message {
-            check_control_payload("pong", payload)?;
-        }
-        let message = match message {
-            Message::Text(text) => WsMessage::Text(text.into()),
-            Message::Binary(data) => WsMessage::Binary(data.into()),
-            Message::Pong(data) => WsMessage::Pong(data.into()),
+        let frame = match message {
+            Message::Text(text) => Frame::Text(text),
+            Message::Binary(data) => Frame::Binary(data),
+            Message::Pong(data) => Frame::Pong(data),
             Message::Close(_) => unreachable!("the state machine sends close frames with close"),
         };
-        let room = message.len().saturating_add(CONTROL_FRAME_ROOM);
-        self.write(message, room)
+        self.session().send(frame).map_err(send_failure)
     }
 
     fn close(&mut self, frame: Option<&CloseFrame>) -> Result<(), Failure> {
-        let frame = frame.map(|frame| WsCloseFrame {
-            code: u16::from(frame.code).into(),
-            reason: frame.reason.as_str().into(),
-        });
-        self.queue(CONTROL_FRAME_ROOM, |ws| ws.close(frame))?;
-        // What the socket does not take now, the receive pushes out.
-        let _ = self.flush();
-        Ok(())
+        let frame = frame.map(|frame| (u16::from(frame.code), frame.reason.as_str()));
+        self.session().close(frame).map_err(send_failure)
     }
 
     fn poll_receive(
@@ -270,47 +132,35 @@ impl Connection for EngineConnection {
         deadline: Option<Instant>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Message, Failure>> {
-        // Frames queued earlier (our close, pongs) go out first.
-        let mut queued = matches!(self.flush(), Ok(false));
-        self.io.start_slice(Slice::default());
-        loop {
-            match self.ws.read() {
-                Ok(WsMessage::Text(text)) => {
-                    return Poll::Ready(Ok(Message::Text(text.as_str().to_owned())));
-                }
-                Ok(WsMessage::Binary(data)) => {
-                    return Poll::Ready(Ok(Message::Binary(data.into())));
-                }
-                Ok(WsMessage::Close(frame)) => return Poll::Ready(Err(self.peer_closed(frame))),
-                Ok(WsMessage::Pong(data)) if self.pongs => {
-                    return Poll::Ready(Ok(Message::Pong(data.into())));
-                }
-                // A ping (its pong is queued and goes out below), or a pong
-                // nobody asked for.
-                Ok(WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Frame(_)) => {
-                    if !self.io.take_frame() {
-                        break;
-                    }
-                }
-                Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => return Poll::Ready(Err(self.read_failed(e))),
+        let session = self.session.as_mut().expect("taken only by drop");
+        let spent = match session.read() {
+            Ok(Event::Message(Received::Text(text))) => {
+                return Poll::Ready(Ok(Message::Text(text)));
             }
-        }
-        if let Ok(false) = self.flush() {
-            queued = true;
-        }
-        let spent = self.io.slice_spent();
-        self.io.take_wants();
+            Ok(Event::Message(Received::Binary(data))) => {
+                return Poll::Ready(Ok(Message::Binary(data)));
+            }
+            Ok(Event::Message(Received::Pong(data))) => {
+                return Poll::Ready(Ok(Message::Pong(data)));
+            }
+            Ok(Event::Closed(close)) => return Poll::Ready(Err(peer_closed(close))),
+            Err(failure) => return Poll::Ready(Err(read_failed(failure))),
+            Ok(Event::More) => true,
+            Ok(Event::Idle) => false,
+        };
+        let queued = session.queued();
+        let io = session.io();
+        io.take_wants();
         let mut pollables = Vec::with_capacity(2);
         let mut until = deadline;
         if spent {
             // More is there: come back after a pause.
             until = Some(Instant::now() + SLICE_PAUSE);
         } else {
-            pollables.push(self.io.subscribe_input());
+            pollables.push(io.subscribe_input());
         }
         if queued {
-            pollables.push(self.io.subscribe_output());
+            pollables.push(io.subscribe_output());
         }
         let key = Key {
             read: !spent,
@@ -345,33 +195,29 @@ impl Connection for EngineConnection {
     }
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
-        if let Some(why) = &self.send_broken {
-            return Poll::Ready(Err(Failure::Error(Error::SendFailed(why.clone()))));
+        let session = self.session.as_mut().expect("taken only by drop");
+        if let Some(why) = session.broken() {
+            return Poll::Ready(Err(Failure::Error(Error::SendFailed(why.to_owned()))));
         }
-        match self.flush() {
+        match session.flush() {
             Ok(true) => {
                 self.write_waited = false;
                 Poll::Ready(Ok(()))
             }
             Ok(false) => {
-                self.io.take_wants();
+                session.io().take_wants();
                 if self.write_waited {
                     // The stream's pollable fired and it still took
                     // nothing: a real wait of at most WRITE_PAUSE lets the
                     // host see its write done.
-                    let output = self.io.subscribe_output();
-                    let timer = wasip2::clocks::monotonic_clock::subscribe_duration(
-                        WRITE_PAUSE.as_nanos() as u64,
-                    );
-                    wasip2::io::poll::poll(&[&output, &timer]);
-                    drop(output);
-                    match self.flush() {
+                    pause_for_room(session.io());
+                    match session.flush() {
                         Ok(true) => {
                             self.write_waited = false;
                             return Poll::Ready(Ok(()));
                         }
                         Ok(false) => {}
-                        Err(e) => return Poll::Ready(Err(self.send_error(e))),
+                        Err(e) => return Poll::Ready(Err(send_failure(e))),
                     }
                 }
                 self.write_waited = true;
@@ -380,7 +226,7 @@ impl Connection for EngineConnection {
                     write: true,
                     until: None,
                 };
-                let io = &self.io;
+                let io = session.io();
                 arm(
                     &self.writing,
                     key,
@@ -389,29 +235,53 @@ impl Connection for EngineConnection {
                 );
                 Poll::Pending
             }
-            Err(e) => Poll::Ready(Err(self.send_error(e))),
+            Err(e) => Poll::Ready(Err(send_failure(e))),
         }
     }
 
     fn ping(&mut self, payload: Vec<u8>) -> Result<(), Failure> {
-        check_control_payload("ping", &payload)?;
-        self.write(WsMessage::Ping(payload.into()), CONTROL_FRAME_ROOM)
+        self.session()
+            .send(Frame::Ping(payload))
+            .map_err(send_failure)
     }
 }
 
+/// Blocks in `poll` until the output stream takes bytes again, for at most
+/// [`WRITE_PAUSE`] (see there for why a blocked write needs a real wait).
+fn pause_for_room(io: &TcpIo) {
+    let output = io.subscribe_output();
+    let timer = wasip2::clocks::monotonic_clock::subscribe_duration(WRITE_PAUSE.as_nanos() as u64);
+    wasip2::io::poll::poll(&[&output, &timer]);
+}
+
 impl Drop for EngineConnection {
-    /// Ends the connection, never waiting: pushes out what the socket takes
-    /// now (the state machine queued a close frame first), a TLS
-    /// close_notify too, reads and drops what has already arrived, then
-    /// closes TCP (which never waits either: `TcpConnection::close`).
+    /// Ends the connection, never waiting: the state machine queued a close
+    /// frame first; what the socket does not take now lingers ([`linger`]).
     fn drop(&mut self) {
         self.reading.clear();
         self.writing.clear();
-        if self.send_broken.is_none() && !self.io.at_eof() {
-            let _ = self.flush();
-            self.ws.get_mut().shutdown();
-            self.io.discard_arrived(DISCARD_ON_DROP);
+        if let Some(mut session) = self.session.take()
+            && session.leave()
+        {
+            wstd::runtime::spawn(linger(session)).detach();
         }
+    }
+}
+
+/// Pushes out what a dropped session left queued, waiting on the reactor
+/// for at most [`session::LINGER_TIME`], then drops it (which closes TCP).
+/// Like a blocked send, a wait that fired while the stream still took
+/// nothing is followed by a real one ([`pause_for_room`]).
+async fn linger(mut session: Session) {
+    let until = Instant::now() + session::LINGER_TIME;
+    let mut waited = false;
+    while matches!(session.flush(), Ok(false)) && Instant::now() < until {
+        if waited {
+            pause_for_room(session.io());
+        }
+        session.io().take_wants();
+        wait_any(vec![session.io().subscribe_output()], Some(until)).await;
+        waited = true;
     }
 }
 
@@ -442,160 +312,56 @@ fn arm(watcher: &Watcher<Option<Key>>, key: Key, make: impl FnOnce() -> Watch, w
     });
 }
 
-/// A connection the engine opened, and what its handshake agreed.
+/// A session the engine opened, and what its handshake agreed.
 #[cfg(feature = "sockets")]
-pub(crate) struct Opened {
-    pub(crate) ws: tungstenite::WebSocket<Transport>,
-    pub(crate) io: Rc<TcpIo>,
-    /// The subprotocol the response names.
-    pub(crate) protocol: Option<String>,
-    /// The response's headers, names in lower case.
-    pub(crate) headers: Vec<(String, String)>,
-}
+pub(crate) use wasm_websocket_engine::connect::Opened;
 
-/// Opens a connection (name lookup, TCP, TLS for `wss://`, the opening
+/// Opens a session (name lookup, TCP, TLS for `wss://`, the opening
 /// handshake) step by step, waiting on the reactor between steps, all
 /// bounded by the connect timeout. The limits and trust anchors are the
 /// polyfill's, from the same environment variables
-/// (`wasm_websocket_engine::settings`).
+/// (`wasm_websocket_engine::settings`). `pongs`: the session hands the
+/// peer's pongs up.
 #[cfg(feature = "sockets")]
-pub(crate) async fn connect(url: &str, headers: &[(String, String)]) -> crate::Result<Opened> {
-    use wasm_websocket_engine::io::Deadline;
-    use wasm_websocket_engine::settings::{self, Settings};
-    use wasm_websocket_engine::{net, target, tls};
+pub(crate) async fn connect(
+    url: &str,
+    headers: &[(String, String)],
+    pongs: bool,
+) -> crate::Result<Opened> {
+    use wasm_websocket_engine::connect::Connecting;
+    use wasm_websocket_engine::settings::Settings;
 
-    let failed = Error::ConnectionFailed;
-    let settings = Settings::from_env().map_err(failed)?;
-    let target = target::parse(url).map_err(failed)?;
-    let request = target::request(&target, headers).map_err(failed)?;
-    let tls_config = if target.secure {
-        let extra = settings.extra_roots.clone().map_err(failed)?;
-        Some(tls::client_config(&extra).map_err(failed)?)
-    } else {
-        None
-    };
-    let timeout_ms = settings.connect_timeout.as_millis();
-    let until = Instant::now() + settings.connect_timeout;
-    let deadline = Deadline::after(settings.connect_timeout);
-    // A failure at the deadline names the bound that cut it short.
-    let bounded = |text: String| {
-        if deadline.passed() {
-            Error::ConnectionFailed(format!(
-                "{text} (after {timeout_ms} ms, {})",
-                settings::CONNECT_TIMEOUT_MS
-            ))
-        } else {
-            Error::ConnectionFailed(text)
+    let settings = Settings::from_env().map_err(Error::ConnectionFailed)?;
+    let mut connecting =
+        Connecting::start(url, headers, settings, pongs).map_err(Error::ConnectionFailed)?;
+    loop {
+        if let Some(opened) = connecting.step().map_err(Error::ConnectionFailed)? {
+            return Ok(opened);
         }
-    };
-
-    let mut connect =
-        net::Connect::start(&target.host, target.ip(), target.port, deadline).map_err(bounded)?;
-    let tcp = loop {
-        if let Some(tcp) = connect.step().map_err(bounded)? {
-            break tcp;
-        }
-        let attempt_until = Instant::now()
-            .checked_add(remaining(connect.wait_deadline()))
-            .map_or(until, |at| at.min(until));
         // A wait that times out is seen by the next step.
-        wait_any(vec![connect.subscribe()], attempt_until).await;
-    };
-    let io = Rc::new(TcpIo::new(tcp));
-
-    let transport = match tls_config {
-        Some(config) => {
-            let mut tls = tls::TlsStream::new(config, &target.host, io.clone()).map_err(failed)?;
-            while !tls.handshake_step(&target.host).map_err(bounded)? {
-                if !wait_io(&io, until).await {
-                    return Err(bounded(format!(
-                        "TLS with {} failed: handshake timed out",
-                        target.host
-                    )));
-                }
-            }
-            Transport::tls(tls)
-        }
-        None => Transport::plain(io.clone()),
-    };
-
-    let config = ws_config(settings.max_message_size, settings.max_frame_size);
-    let mut attempt = tungstenite::client::client_with_config(request, transport, Some(config));
-    let (ws, response) = loop {
-        match attempt {
-            Ok(done) => break done,
-            Err(tungstenite::HandshakeError::Interrupted(mid)) => {
-                if !wait_io(&io, until).await {
-                    return Err(Error::ConnectionFailed(format!(
-                        "cannot connect to {url}: no WebSocket handshake answer within \
-                         {timeout_ms} ms ({})",
-                        settings::CONNECT_TIMEOUT_MS
-                    )));
-                }
-                attempt = mid.handshake();
-            }
-            Err(tungstenite::HandshakeError::Failure(e)) => {
-                return Err(Error::ConnectionFailed(format!(
-                    "cannot connect to {url}: {}",
-                    errors::handshake_text(&e)
-                )));
-            }
-        }
-    };
-    let headers: Vec<(String, String)> = response
-        .headers()
-        .iter()
-        .map(|(name, value)| {
-            let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
-            (name.as_str().to_owned(), value)
-        })
-        .collect();
-    let protocol = headers
-        .iter()
-        .find(|(name, _)| name == "sec-websocket-protocol")
-        .map(|(_, value)| value.trim().to_owned());
-    Ok(Opened {
-        ws,
-        io,
-        protocol,
-        headers,
-    })
+        let until = Instant::now().checked_add(remaining(connecting.wait_deadline()));
+        wait_any(connecting.subscribe(), until).await;
+    }
 }
 
 /// The time left until an engine deadline.
 #[cfg(feature = "sockets")]
-fn remaining(deadline: wasm_websocket_engine::io::Deadline) -> Duration {
+fn remaining(deadline: wasm_websocket_engine::wait::Deadline) -> Duration {
+    use wasm_websocket_engine::wait::Deadline;
     match deadline {
-        wasm_websocket_engine::io::Deadline::At(at) => {
+        Deadline::At(at) => {
             let now = wasip2::clocks::monotonic_clock::now();
             Duration::from_nanos(at.saturating_sub(now))
         }
-        wasm_websocket_engine::io::Deadline::Now => Duration::ZERO,
-        wasm_websocket_engine::io::Deadline::Never => Duration::MAX,
+        Deadline::Now => Duration::ZERO,
+        Deadline::Never => Duration::MAX,
     }
 }
 
-/// Waits until the stream(s) that last returned `WouldBlock` are ready, or
-/// `until`; `false` once `until` passed.
-#[cfg(feature = "sockets")]
-async fn wait_io(io: &TcpIo, until: Instant) -> bool {
-    let (read, write) = io.take_wants();
-    let mut pollables = Vec::with_capacity(2);
-    if read {
-        pollables.push(io.subscribe_input());
-    }
-    if write {
-        pollables.push(io.subscribe_output());
-    }
-    wait_any(pollables, until).await;
-    Instant::now() < until
-}
-
-/// Waits until one of `pollables` is ready or `until` passes. The waits are
-/// this future's own and dropped with it: a connect that is dropped leaves
-/// nothing registered.
-#[cfg(feature = "sockets")]
-async fn wait_any(pollables: Vec<Pollable>, until: Instant) {
+/// Waits until one of `pollables` is ready or `until` passes (`None`:
+/// never). The waits are this future's own and dropped with it: a connect
+/// that is dropped leaves nothing registered.
+async fn wait_any(pollables: Vec<Pollable>, until: Option<Instant>) {
     use std::future::{Future, poll_fn};
     use std::pin::Pin;
     use wstd::runtime::{AsyncPollable, WaitFor};
@@ -605,10 +371,14 @@ async fn wait_any(pollables: Vec<Pollable>, until: Instant) {
         .into_iter()
         .map(|p| AsyncPollable::new(p).wait_for())
         .collect();
-    let left = until.saturating_duration_since(Instant::now());
-    let mut timer = Timer::after(left.into()).wait();
+    let mut timer = until.map(|until| {
+        let left = until.saturating_duration_since(Instant::now());
+        Timer::after(left.into()).wait()
+    });
     poll_fn(|cx| {
-        let mut done = Pin::new(&mut timer).poll(cx).is_ready();
+        let mut done = timer
+            .as_mut()
+            .is_some_and(|timer| Pin::new(timer).poll(cx).is_ready());
         for wait in &mut ready {
             done |= Pin::new(wait).poll(cx).is_ready();
         }
