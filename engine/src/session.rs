@@ -15,7 +15,7 @@
 //! drops the session; dropping it sends the TLS close_notify, reads and drops
 //! what already arrived, and closes TCP.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write as _};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -231,6 +231,17 @@ impl Session {
         let flushed = match self.ws.flush() {
             Ok(()) => Ok(true),
             Err(WsError::Io(e)) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+            // A server's tungstenite says so once the close handshake is
+            // over and its last frame (the answer to the peer's close) is
+            // written to the transport, without flushing the transport:
+            // that frame may still wait there for room.
+            Err(WsError::ConnectionClosed | WsError::AlreadyClosed) => {
+                match self.ws.get_mut().flush() {
+                    Ok(()) => Ok(true),
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => Ok(false),
+                    Err(e) => Err(self.send_error(WsError::Io(e))),
+                }
+            }
             Err(e) => Err(self.send_error(e)),
         };
         self.queued = !matches!(flushed, Ok(true));
@@ -429,7 +440,7 @@ impl Drop for Session {
     /// waits either: `TcpConnection::close`).
     fn drop(&mut self) {
         if self.broken.is_none() && !self.io.at_eof() {
-            let _ = self.ws.flush();
+            let _ = self.flush();
             self.ws.get_mut().shutdown();
             self.io.discard_arrived(DISCARD_ON_DROP);
         }
