@@ -141,7 +141,7 @@ impl WebSocket {
         let (url, headers) = request.validate()?;
         #[cfg(feature = "sockets")]
         {
-            let opened = host::engine::connect(&url, &headers).await?;
+            let opened = host::engine::connect(url.as_str(), &headers).await?;
             Ok(WebSocket::from_engine(
                 opened.ws,
                 opened.io,
@@ -156,7 +156,7 @@ impl WebSocket {
         {
             let headers = (!headers.is_empty()).then_some(headers);
             let conn = host::HostConnection::connect(
-                &url,
+                url.as_str(),
                 headers.as_deref(),
                 #[cfg(feature = "p3")]
                 request.reconstruction_policy_value(),

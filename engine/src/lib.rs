@@ -3,13 +3,17 @@
 //! pollable with a deadline. The polyfill component exports
 //! `golem:websocket/client@1.5.0` on top of it.
 //!
-//! Everything that decides (URL and settings parsing, error classification,
-//! the close-frame watch, work budgets) is pure and unit-tested on the host.
+//! Everything that decides (settings parsing, error classification, the
+//! request head, work budgets) is pure and unit-tested on the host; the
+//! protocol rules themselves (URLs, headers, close codes, limits) are the
+//! dependency-free `wasm-websocket-protocol` crate's.
 
 pub mod accept;
 pub mod budget;
 pub mod close_watch;
 pub mod errors;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod io;
 pub mod listen;
 pub mod net;
