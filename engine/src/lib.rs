@@ -24,3 +24,8 @@ pub mod tls;
 
 /// The tungstenite this engine runs, for the types its users name.
 pub use tungstenite;
+
+/// The protocol rules this engine applies (URLs, headers, close codes,
+/// limits), for its users' own checks: the polyfill's `close`, a ping's
+/// payload.
+pub use wasm_websocket_protocol as protocol;

@@ -145,6 +145,19 @@ proptest! {
     }
 
     #[test]
+    fn a_coded_payload_reads_as_the_rules_say(code in any::<u16>(), reason in "[a-z\u{e9}\u{1f980}]{0,80}") {
+        let payload = close::payload(Some(code), &reason);
+        let expected = if payload.len() > close::MAX_CONTROL_PAYLOAD {
+            PeerClose::Invalid(close::PayloadError::TooLong(payload.len()))
+        } else if !close::may_send(code) {
+            PeerClose::Invalid(close::PayloadError::Code(code))
+        } else {
+            PeerClose::Closed { code, reason: &reason }
+        };
+        prop_assert_eq!(close::read_payload(&payload), expected);
+    }
+
+    #[test]
     fn any_close_payload_reads_without_panic(payload in prop::collection::vec(any::<u8>(), 0..200)) {
         match close::read_payload(&payload) {
             PeerClose::NoStatus => prop_assert!(payload.is_empty()),
