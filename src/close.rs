@@ -1,12 +1,16 @@
-//! Close frames and the status codes of RFC 6455 and the IANA registry.
+//! Close frames and the status codes of RFC 6455 and the IANA registry; the
+//! rules for sending them are the protocol crate's
+//! (`wasm_websocket_protocol::close`).
 
 use std::fmt;
+
+use wasm_websocket_protocol::close;
 
 use crate::Error;
 
 /// The longest close reason a frame can carry: a control frame's payload is at
 /// most 125 bytes, two of which hold the code.
-pub const MAX_CLOSE_REASON_LEN: usize = 123;
+pub const MAX_CLOSE_REASON_LEN: usize = close::MAX_CLOSE_REASON_LEN;
 
 /// A close frame: the status code and a human-readable reason.
 ///
@@ -37,19 +41,9 @@ impl CloseFrame {
     /// Checks that a client may send this frame: the code is one a peer may put
     /// on the wire ([`CloseCode::is_allowed`]) and the reason fits in a frame.
     pub(crate) fn check_sendable(&self) -> Result<(), Error> {
-        if !self.code.is_allowed() {
-            return Err(Error::InvalidCloseFrame(format!(
-                "code {} may not be sent by an endpoint",
-                u16::from(self.code)
-            )));
-        }
-        if self.reason.len() > MAX_CLOSE_REASON_LEN {
-            return Err(Error::InvalidCloseFrame(format!(
-                "reason is {} bytes, the limit is {MAX_CLOSE_REASON_LEN}",
-                self.reason.len()
-            )));
-        }
-        Ok(())
+        close::outgoing(Some(self.code.into()), &self.reason)
+            .map(drop)
+            .map_err(|e| Error::InvalidCloseFrame(e.to_string()))
     }
 }
 
@@ -128,15 +122,7 @@ impl CloseCode {
     /// and for codes below 1000 or above 4999. This is tungstenite's rule, so
     /// what this crate sends, the polyfill accepts.
     pub fn is_allowed(self) -> bool {
-        !matches!(
-            self,
-            CloseCode::Status
-                | CloseCode::Abnormal
-                | CloseCode::BadGateway
-                | CloseCode::Tls
-                | CloseCode::Reserved(_)
-                | CloseCode::Bad(_)
-        )
+        close::may_send(self.into())
     }
 
     fn name(self) -> &'static str {

@@ -1,29 +1,20 @@
 //! The opening request: URL, extra headers, subprotocols and the close bound.
+//! The rules it is checked by are the protocol crate's
+//! (`wasm-websocket-protocol`): the URL parser, the header and token checks,
+//! the timeout clamp.
 
 use std::time::Duration;
 
-use crate::{Error, Result};
+use wasm_websocket_protocol::{WsUrl, headers, limits};
 
-mod url;
+use crate::{Error, Result};
 
 /// How long [`WebSocket::close`](crate::WebSocket::close) waits for the peer's
 /// close frame unless [`ClientRequest::close_timeout`] says otherwise.
-pub const DEFAULT_CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_CLOSE_TIMEOUT: Duration = limits::DEFAULT_CLOSE_TIMEOUT;
 
 /// The longest timeout the crate waits for; longer ones count as this (a year).
-pub(crate) const MAX_TIMEOUT: Duration = Duration::from_secs(365 * 24 * 60 * 60);
-
-/// Headers the handshake itself writes; a request may not set them.
-const HANDSHAKE_HEADERS: [&str; 8] = [
-    "host",
-    "upgrade",
-    "connection",
-    "sec-websocket-key",
-    "sec-websocket-version",
-    "sec-websocket-accept",
-    "sec-websocket-extensions",
-    "content-length",
-];
+pub(crate) use limits::MAX_TIMEOUT;
 
 /// A WebSocket opening request, built up before
 /// [`WebSocket::connect_with`](crate::WebSocket::connect_with) checks and sends it.
@@ -109,7 +100,7 @@ impl ClientRequest {
     /// peer's close frame (default [`DEFAULT_CLOSE_TIMEOUT`]). Timeouts
     /// beyond a year count as a year.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout.min(MAX_TIMEOUT);
+        self.close_timeout = limits::clamp_timeout(timeout);
         self
     }
 
@@ -186,37 +177,11 @@ impl ClientRequest {
     }
 
     /// Checks everything a client can check without the network and returns
-    /// the URL and headers to hand to the host.
-    pub(crate) fn validate(&self) -> Result<(String, Vec<(String, String)>)> {
-        let url = validate_url(&self.url)?;
-        let mut headers = Vec::with_capacity(self.headers.len() + 1);
-        for (name, value) in &self.headers {
-            validate_header(name, value)?;
-            if name.eq_ignore_ascii_case("sec-websocket-protocol") {
-                return Err(Error::InvalidHeader(
-                    "set Sec-WebSocket-Protocol with ClientRequest::subprotocol".into(),
-                ));
-            }
-            headers.push((name.clone(), value.clone()));
-        }
-        if !self.subprotocols.is_empty() {
-            for (i, protocol) in self.subprotocols.iter().enumerate() {
-                if protocol.is_empty() || !protocol.bytes().all(is_token_byte) {
-                    return Err(Error::InvalidHeader(format!(
-                        "subprotocol {protocol:?} is not an HTTP token"
-                    )));
-                }
-                if self.subprotocols[..i].contains(protocol) {
-                    return Err(Error::InvalidHeader(format!(
-                        "subprotocol {protocol:?} is offered twice"
-                    )));
-                }
-            }
-            headers.push((
-                "Sec-WebSocket-Protocol".into(),
-                self.subprotocols.join(", "),
-            ));
-        }
+    /// the URL, parsed once, and the headers to hand to the host.
+    pub(crate) fn validate(&self) -> Result<(WsUrl, Vec<(String, String)>)> {
+        let url = WsUrl::parse(&self.url).map_err(|e| Error::InvalidUrl(e.to_string()))?;
+        let headers = headers::client_headers(&self.headers, &self.subprotocols)
+            .map_err(|e| Error::InvalidHeader(e.to_string()))?;
         Ok((url, headers))
     }
 }
@@ -233,48 +198,14 @@ impl From<String> for ClientRequest {
     }
 }
 
-/// Checks a `ws://` / `wss://` URL; the URL to hand to the host (see
-/// the `url` module).
-fn validate_url(raw: &str) -> Result<String> {
-    url::normalize(raw).map_err(|why| Error::InvalidUrl(format!("{raw:?}: {why}")))
-}
-
-fn validate_header(name: &str, value: &str) -> Result<()> {
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
-        return Err(Error::InvalidHeader(format!(
-            "header name {name:?} is not an HTTP token"
-        )));
-    }
-    if HANDSHAKE_HEADERS
-        .iter()
-        .any(|owned| name.eq_ignore_ascii_case(owned))
-    {
-        return Err(Error::InvalidHeader(format!(
-            "{name} is written by the WebSocket handshake and cannot be set"
-        )));
-    }
-    if let Some(bad) = value
-        .chars()
-        .find(|&c| c != '\t' && !(' '..='~').contains(&c))
-    {
-        return Err(Error::InvalidHeader(format!(
-            "value of {name} contains {bad:?}"
-        )));
-    }
-    Ok(())
-}
-
-/// RFC 9110 `tchar`.
-fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn check(request: ClientRequest) -> Result<(String, Vec<(String, String)>)> {
-        request.validate()
+        request
+            .validate()
+            .map(|(url, headers)| (url.as_str().to_owned(), headers))
     }
 
     #[test]

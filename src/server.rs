@@ -55,6 +55,7 @@ use wasm_websocket_engine::io::TcpIo;
 use wasm_websocket_engine::listen::TcpListener;
 use wasm_websocket_engine::session::{Session, ws_config};
 use wasm_websocket_engine::transport::Transport;
+use wasm_websocket_protocol::limits;
 use wstd::future::FutureExt as _;
 use wstd::runtime::{AsyncPollable, WaitFor};
 
@@ -89,9 +90,9 @@ impl Default for ServerConfig {
     /// [`DEFAULT_CLOSE_TIMEOUT`] for a close, and pongs dropped.
     fn default() -> Self {
         ServerConfig {
-            max_message_size: 64 << 20,
-            max_frame_size: 16 << 20,
-            handshake_timeout: Duration::from_secs(10),
+            max_message_size: limits::DEFAULT_MAX_MESSAGE_SIZE,
+            max_frame_size: limits::DEFAULT_MAX_FRAME_SIZE,
+            handshake_timeout: limits::DEFAULT_HANDSHAKE_TIMEOUT,
             max_connections: 1024,
             backlog: 128,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
@@ -116,8 +117,9 @@ impl ServerConfig {
 
     /// How long a client has from its TCP connect to the end of the opening
     /// handshake (default 10 s); a client slower than that is disconnected.
+    /// Timeouts beyond a year count as a year.
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
+        self.handshake_timeout = limits::clamp_timeout(timeout);
         self
     }
 
@@ -137,9 +139,9 @@ impl ServerConfig {
     }
 
     /// How long a close waits for the client's answer (default
-    /// [`DEFAULT_CLOSE_TIMEOUT`]).
+    /// [`DEFAULT_CLOSE_TIMEOUT`]). Timeouts beyond a year count as a year.
     pub fn close_timeout(mut self, timeout: Duration) -> Self {
-        self.close_timeout = timeout;
+        self.close_timeout = limits::clamp_timeout(timeout);
         self
     }
 
@@ -584,5 +586,18 @@ mod tests {
                 Duration::from_secs(1)
             )
         );
+    }
+
+    #[test]
+    fn timeouts_at_duration_max_count_as_a_year_and_do_not_overflow() {
+        let config = ServerConfig::default()
+            .handshake_timeout(Duration::MAX)
+            .close_timeout(Duration::MAX);
+        assert_eq!(config.handshake_timeout_value(), limits::MAX_TIMEOUT);
+        assert_eq!(config.close_timeout, limits::MAX_TIMEOUT);
+        // What the listener and a closing connection compute from them.
+        let now = Instant::now();
+        let _handshake_deadline = now + config.handshake_timeout_value();
+        let _close_deadline = now + config.close_timeout;
     }
 }

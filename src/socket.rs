@@ -154,7 +154,7 @@ impl WebSocket {
         {
             let headers = (!headers.is_empty()).then_some(headers);
             let conn = host::HostConnection::connect(
-                &url,
+                url.as_str(),
                 headers.as_deref(),
                 #[cfg(feature = "p3")]
                 request.reconstruction_policy_value(),

@@ -17,12 +17,14 @@ use tungstenite::handshake::server::{create_response, write_response};
 use tungstenite::http::{HeaderValue, Response, StatusCode};
 use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Error, WebSocket};
+use wasm_websocket_protocol::headers;
 
 pub use tungstenite::handshake::server::Request;
+pub use wasm_websocket_protocol::limits::MAX_HEAD_SIZE;
 
-/// The largest request head (request line and headers) a client may send,
-/// in bytes. Browsers send well under 2 KiB; cookies can add a few.
-pub const MAX_HEAD_SIZE: usize = 16 * 1024;
+/// How an error text names the settings that bound an accepted connection's
+/// message and frame sizes: the SDK's `ServerConfig` sets them.
+pub const SIZE_SETTINGS: &str = "ServerConfig::max_message_size / ServerConfig::max_frame_size";
 
 /// A request the server answers with an HTTP error instead of a WebSocket.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,9 +149,7 @@ pub fn offered_protocols(request: &Request) -> Vec<String> {
         .get_all("sec-websocket-protocol")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
+        .flat_map(headers::offered_subprotocols)
         .map(str::to_string)
         .collect()
 }
@@ -372,5 +372,94 @@ mod tests {
         assert!(refusal_response(200, "").is_err());
         assert!(refusal_response(101, "").is_err());
         assert!(refusal_response(600, "").is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Extra headers a client may send: token names (not the
+        /// handshake's own) and visible values.
+        fn extra_headers() -> impl Strategy<Value = Vec<(String, String)>> {
+            prop::collection::vec(("x-[a-z0-9-]{1,12}", "[!-~]([ -~]{0,30}[!-~])?"), 0..8)
+        }
+
+        proptest! {
+            /// A handshake, however it is cut, is taken with its path,
+            /// query, headers and offered subprotocols, and the bytes after
+            /// it are kept.
+            #[test]
+            fn a_handshake_in_any_pieces_is_taken_whole(
+                path in "/[a-zA-Z0-9._~/-]{0,20}",
+                query in prop::option::of("[a-z0-9=&]{1,10}"),
+                headers in extra_headers(),
+                protocols in prop::collection::vec("[a-z0-9.]{1,8}", 0..4),
+                tail in prop::collection::vec(any::<u8>(), 0..40),
+                cut in 1usize..50,
+            ) {
+                let target = match &query {
+                    Some(query) => format!("{path}?{query}"),
+                    None => path.clone(),
+                };
+                let mut extra = String::new();
+                for (name, value) in &headers {
+                    extra.push_str(&format!("{name}: {value}\r\n"));
+                }
+                if !protocols.is_empty() {
+                    extra.push_str(&format!("Sec-WebSocket-Protocol: {}\r\n", protocols.join(", ")));
+                }
+                let mut bytes = head(&extra).replacen("/chat?room=1", &target, 1).into_bytes();
+                bytes.extend_from_slice(&tail);
+                let mut stream = Trickle {
+                    chunks: bytes.chunks(cut).map(<[u8]>::to_vec).collect(),
+                    end: false,
+                };
+                let (request, rest) = HeadReader::default().read_from(&mut stream).unwrap().unwrap();
+                prop_assert_eq!(request.uri().path(), path.as_str());
+                prop_assert_eq!(request.uri().query(), query.as_deref());
+                for (name, value) in &headers {
+                    let all: Vec<_> = request.headers().get_all(name.as_str()).iter().collect();
+                    prop_assert!(all.iter().any(|v| v.as_bytes() == value.as_bytes()), "{}", name);
+                }
+                prop_assert_eq!(offered_protocols(&request), protocols);
+                // Whatever the stream had not handed out yet is still there.
+                let mut after = rest;
+                for chunk in stream.chunks {
+                    after.extend_from_slice(&chunk);
+                }
+                prop_assert_eq!(after, tail);
+            }
+
+            /// A head longer than the limit is refused with 431, and no more
+            /// than one byte past the limit is read.
+            #[test]
+            fn a_head_past_any_limit_is_431(limit in 16usize..2048, extra in 1usize..4096) {
+                let mut text = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+                text.resize(limit + extra + 1, b'a');
+                let total = text.len();
+                let mut stream = Trickle { chunks: vec![text], end: false };
+                match HeadReader::new(limit).read_from(&mut stream) {
+                    Err(HeadError::Refused(r)) => prop_assert_eq!(r.status, 431),
+                    other => prop_assert!(false, "{:?}", other),
+                }
+                let left: usize = stream.chunks.iter().map(Vec::len).sum();
+                prop_assert_eq!(total - left, limit + 1);
+            }
+
+            /// A handshake with one byte changed is taken or refused with
+            /// an HTTP error status, never anything else.
+            #[test]
+            fn a_damaged_handshake_is_taken_or_refused(at in 0usize..200, byte in any::<u8>()) {
+                let mut bytes = head("").into_bytes();
+                let at = at % bytes.len();
+                bytes[at] = byte;
+                let mut stream = Trickle { chunks: vec![bytes], end: true };
+                match HeadReader::default().read_from(&mut stream) {
+                    Ok(_) => {}
+                    Err(HeadError::Refused(r)) => prop_assert!([400, 405, 426].contains(&r.status), "{:?}", r),
+                    Err(HeadError::Io(e)) => prop_assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof),
+                }
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::io::TcpIo;
 use crate::net;
 use crate::session::{self, Session};
 use crate::settings::{self, Settings};
-use crate::target::{self, Target};
+use crate::target::{self, Target, WsUrl};
 use crate::transport::Transport;
 use crate::wait::Deadline;
 
@@ -54,17 +54,19 @@ enum Phase {
 }
 
 impl Connecting {
-    /// Starts connecting to `url` with the app's extra `headers`, within
+    /// Starts connecting to `url` (parsed already: [`target::parse`] for a
+    /// URL given as text) with the app's extra `headers`, within
     /// `settings`' connect timeout and limits. `pongs`: the session hands
     /// the peer's pongs up.
     pub fn start(
-        url: &str,
+        url: &WsUrl,
         headers: &[(String, String)],
         settings: Settings,
         pongs: bool,
     ) -> Result<Connecting, String> {
-        let target = target::parse(url)?;
+        let target = Target::new(url)?;
         let request = target::request(&target, headers)?;
+        let url = url.as_str();
         #[cfg(not(feature = "tls"))]
         if target.secure {
             return Err(format!(

@@ -4,6 +4,9 @@
 use std::io;
 
 use tungstenite::error::{CapacityError, Error, ProtocolError, SubProtocolError};
+use wasm_websocket_protocol::limits;
+
+use crate::settings;
 
 /// What a failed read means for the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,16 +31,24 @@ pub const INVALID_PAYLOAD: u16 = 1007;
 pub const TOO_BIG: u16 = 1009;
 
 /// Classifies an error from `WebSocket::read` (never `WouldBlock`; the caller
-/// handles that).
+/// handles that) on a connection whose size limits come from the
+/// environment ([`settings::SIZE_SETTINGS`]): [`classify_read_for`] with
+/// those names.
 pub fn classify_read(err: &Error) -> ReadFailure {
+    classify_read_for(err, settings::SIZE_SETTINGS)
+}
+
+/// Classifies an error from `WebSocket::read` (never `WouldBlock`; the caller
+/// handles that). `size_settings` names where the connection's message and
+/// frame size limits were set, for the text of a message over them (e.g.
+/// [`settings::SIZE_SETTINGS`], or [`crate::accept::SIZE_SETTINGS`] for a
+/// server's connection).
+pub fn classify_read_for(err: &Error, size_settings: &str) -> ReadFailure {
     match err {
         Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
             ReadFailure::Violation {
                 code: TOO_BIG,
-                text: format!(
-                    "message too big: {size} bytes, the limit is {max_size} \
-                     (WASM_WEBSOCKET_MAX_MESSAGE_SIZE / WASM_WEBSOCKET_MAX_FRAME_SIZE)"
-                ),
+                text: limits::too_big_text(*size, *max_size, size_settings),
             }
         }
         Error::Capacity(other) => ReadFailure::Violation {
@@ -115,11 +126,11 @@ pub fn handshake_text(err: &Error) -> String {
                     .to_string()
             }
             // Going on would let the app speak a subprotocol the server did not
-            // agree to: the interface has no way to tell it that none was chosen.
+            // agree to.
             SubProtocolError::NoSubProtocol => "the server accepted none of the offered \
                  subprotocols (its HTTP 101 answer has no Sec-WebSocket-Protocol header); \
-                 the connect fails because the interface cannot tell the app that no \
-                 subprotocol was agreed (offer none to connect without one)"
+                 the connect fails rather than speak a subprotocol the server did not \
+                 agree to (offer none to connect without one)"
                 .to_string(),
         },
         Error::Protocol(ProtocolError::MissingUpgradeWebSocketHeader) => {
@@ -170,6 +181,32 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn oversize_names_the_setting_the_caller_gives() {
+        let e = Error::Capacity(CapacityError::MessageTooLong {
+            size: 11,
+            max_size: 10,
+        });
+        let ReadFailure::Violation { text, .. } = classify_read(&e) else {
+            unreachable!()
+        };
+        assert!(
+            text.ends_with("(WASM_WEBSOCKET_MAX_MESSAGE_SIZE / WASM_WEBSOCKET_MAX_FRAME_SIZE)"),
+            "{text}"
+        );
+        let ReadFailure::Violation { text, .. } =
+            classify_read_for(&e, crate::accept::SIZE_SETTINGS)
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            text,
+            "message too big: 11 bytes, the limit is 10 \
+             (ServerConfig::max_message_size / ServerConfig::max_frame_size)"
+        );
+        assert!(!text.contains("WASM_WEBSOCKET"), "{text}");
     }
 
     #[test]
@@ -289,5 +326,6 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("the connect fails"), "{text}");
+        assert!(!text.contains("interface"), "{text}");
     }
 }

@@ -12,14 +12,18 @@
 //! [`net`] (lookup, TCP), [`io`] (non-blocking streams), [`tls`],
 //! [`transport`] (plain or TLS, with the close watch).
 //!
-//! Everything that decides (URL and settings parsing, error classification,
-//! the close-frame watch, work budgets) is pure and unit-tested on the host.
+//! Everything that decides (settings parsing, error classification, the
+//! request head, work budgets) is pure and unit-tested on the host; the
+//! protocol rules themselves (URLs, headers, close codes, limits) are the
+//! dependency-free `wasm-websocket-protocol` crate's.
 
 pub mod accept;
 pub mod budget;
 pub mod close_watch;
 pub mod connect;
 pub mod errors;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod io;
 pub mod listen;
 pub mod net;
@@ -33,3 +37,8 @@ pub mod wait;
 
 /// The tungstenite this engine runs, for the types its users name.
 pub use tungstenite;
+
+/// The protocol rules this engine applies (URLs, headers, close codes,
+/// limits), for its users' own checks: the polyfill's `close`, a ping's
+/// payload.
+pub use wasm_websocket_protocol as protocol;

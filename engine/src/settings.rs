@@ -1,8 +1,11 @@
 //! The polyfill's settings: environment variables read at every `connect`.
 //!
 //! Pure parsing (no WASI calls) so that the rules are unit-tested on the host.
+//! The defaults and the timeout clamp are the protocol crate's.
 
 use std::time::Duration;
+
+use wasm_websocket_protocol::limits;
 
 /// Extra trust anchors (PEM text) for `wss://`.
 pub const CA_PEM: &str = "WASM_WEBSOCKET_CA_PEM";
@@ -17,10 +20,10 @@ pub const MAX_MESSAGE_SIZE: &str = "WASM_WEBSOCKET_MAX_MESSAGE_SIZE";
 /// Largest incoming frame payload, in bytes.
 pub const MAX_FRAME_SIZE: &str = "WASM_WEBSOCKET_MAX_FRAME_SIZE";
 
-const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(30);
-const DEFAULT_MAX_MESSAGE_SIZE: usize = 64 << 20;
-const DEFAULT_MAX_FRAME_SIZE: usize = 16 << 20;
+/// How an error text names the settings that bound a connection's message
+/// and frame sizes when they come from the environment (the polyfill's and
+/// the direct client's connections).
+pub const SIZE_SETTINGS: &str = "WASM_WEBSOCKET_MAX_MESSAGE_SIZE / WASM_WEBSOCKET_MAX_FRAME_SIZE";
 
 /// Extra trust anchors given by configuration: where they came from and the PEM text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,10 +48,10 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            send_timeout: DEFAULT_SEND_TIMEOUT,
-            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
-            max_frame_size: DEFAULT_MAX_FRAME_SIZE,
+            connect_timeout: limits::DEFAULT_CONNECT_TIMEOUT,
+            send_timeout: limits::DEFAULT_SEND_TIMEOUT,
+            max_message_size: limits::DEFAULT_MAX_MESSAGE_SIZE,
+            max_frame_size: limits::DEFAULT_MAX_FRAME_SIZE,
             extra_roots: Ok(Vec::new()),
         }
     }
@@ -66,17 +69,18 @@ impl Settings {
     /// Parses the settings given a variable lookup and a file reader.
     ///
     /// A bad numeric value is an error naming the variable. CA problems are kept
-    /// in `extra_roots` so that they fail `wss://` connects only.
+    /// in `extra_roots` so that they fail `wss://` connects only. Timeouts
+    /// beyond a year count as a year ([`limits::clamp_timeout`]).
     pub fn parse(
         var: impl Fn(&str) -> Option<String>,
         read_file: impl Fn(&str) -> std::io::Result<Vec<u8>>,
     ) -> Result<Settings, String> {
         let mut settings = Settings::default();
         if let Some(ms) = positive(&var, CONNECT_TIMEOUT_MS, "milliseconds")? {
-            settings.connect_timeout = Duration::from_millis(ms);
+            settings.connect_timeout = limits::clamp_timeout(Duration::from_millis(ms));
         }
         if let Some(ms) = positive(&var, SEND_TIMEOUT_MS, "milliseconds")? {
-            settings.send_timeout = Duration::from_millis(ms);
+            settings.send_timeout = limits::clamp_timeout(Duration::from_millis(ms));
         }
         if let Some(n) = positive(&var, MAX_MESSAGE_SIZE, "bytes")? {
             settings.max_message_size = size(MAX_MESSAGE_SIZE, n)?;
@@ -196,6 +200,16 @@ mod tests {
         assert_eq!(s.send_timeout, Duration::from_millis(250));
         assert_eq!(s.max_message_size, 1024);
         assert_eq!(s.max_frame_size, 512);
+    }
+
+    #[test]
+    fn huge_timeouts_count_as_a_year() {
+        let max = u64::MAX.to_string();
+        let s = parse(&[(CONNECT_TIMEOUT_MS, &max), (SEND_TIMEOUT_MS, &max)]).unwrap();
+        assert_eq!(s.connect_timeout, limits::MAX_TIMEOUT);
+        assert_eq!(s.send_timeout, limits::MAX_TIMEOUT);
+        let now = std::time::Instant::now();
+        assert!(now.checked_add(s.connect_timeout).is_some());
     }
 
     #[test]

@@ -19,6 +19,7 @@ use wasm_websocket_engine::connect::Connecting;
 use wasm_websocket_engine::errors::ReadFailure;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
 use wasm_websocket_engine::settings::{self, Settings};
+use wasm_websocket_engine::target;
 use wasm_websocket_engine::tungstenite::protocol::frame::coding::CloseCode;
 use wasm_websocket_engine::wait::{Deadline, ready_pollable, wait_for};
 
@@ -68,8 +69,9 @@ impl Connection {
     pub(crate) fn open(url: &str, headers: &[(String, String)]) -> Result<Connection, Error> {
         Lingering::sweep();
         let settings = Settings::from_env().map_err(failure)?;
+        let url = target::parse(url).map_err(failure)?;
         let mut connecting =
-            Connecting::start(url, headers, settings.clone(), false).map_err(failure)?;
+            Connecting::start(&url, headers, settings.clone(), false).map_err(failure)?;
         let opened = loop {
             if let Some(opened) = connecting.step().map_err(failure)? {
                 break opened;

@@ -324,7 +324,7 @@ pub(crate) use wasm_websocket_engine::connect::Opened;
 /// peer's pongs up.
 #[cfg(feature = "sockets")]
 pub(crate) async fn connect(
-    url: &str,
+    url: &wasm_websocket_engine::target::WsUrl,
     headers: &[(String, String)],
     pongs: bool,
 ) -> crate::Result<Opened> {

@@ -1,6 +1,7 @@
-//! The `ws://` / `wss://` URL check: a small, strict parser in place of the
-//! `url` crate, whose Unicode (IDNA) tables were most of what the SDK added to
-//! an app's size.
+//! The one `ws://` / `wss://` URL parser of wasm-websocket: a small, strict
+//! parser in place of the `url` crate, whose Unicode (IDNA) tables were most
+//! of what the SDK added to an app's size. A URL is parsed once, into a
+//! [`WsUrl`], and its parts (scheme, host, port, path) are read from that.
 //!
 //! It accepts `ws[s]://host[:port][/path][?query]` with the scheme in any case;
 //! the host a DNS name (letters, digits, `-`, `.`, `_`, `~`), a dotted-decimal
@@ -12,7 +13,7 @@
 //! `127.1`, control characters, a backslash before the query, and a scheme
 //! not followed by `//`.
 //!
-//! What goes to the host is what `url` serialized for the same input: scheme
+//! Its serialized form ([`WsUrl::as_str`]) is what `url` serialized for the same input: scheme
 //! and host in lowercase, the default port (80, 443) dropped, `/` for an empty
 //! path, and in the path and query the characters an HTTP request line may not
 //! hold percent-encoded (WHATWG's path and special-query sets: space, `"`,
@@ -22,11 +23,102 @@
 //! need. Dot segments are resolved as `url` resolved them (`/a/./b/../c` is
 //! `/a/c`), so that a server sees the path it saw before.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Checks `raw` and returns the URL to hand to the host, or why it is refused
-/// (the caller adds the URL itself to the message).
-pub(super) fn normalize(raw: &str) -> Result<String, String> {
+/// A checked `ws://` or `wss://` URL, in its serialized form and parts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct WsUrl {
+    serialized: String,
+    secure: bool,
+    host: String,
+    port: u16,
+    path_start: usize,
+}
+
+/// Why a URL is not a `ws://` / `wss://` URL a client may open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlError {
+    url: String,
+    reason: String,
+}
+
+impl UrlError {
+    /// The reason alone, without the URL.
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+}
+
+impl fmt::Display for UrlError {
+    /// The URL as given, then why: `"ftp://h": scheme ftp:// is not ws:// or wss://`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}: {}", self.url, self.reason)
+    }
+}
+
+impl std::error::Error for UrlError {}
+
+impl WsUrl {
+    /// Parses and checks `raw` (see the module documentation for what is
+    /// accepted and how it is serialized).
+    pub fn parse(raw: &str) -> Result<WsUrl, UrlError> {
+        parse(raw).map_err(|reason| UrlError {
+            url: raw.to_owned(),
+            reason,
+        })
+    }
+
+    /// The URL to hand to a host or put in a request: scheme and host in
+    /// lowercase, no default port, `/` for an empty path, the path and query
+    /// percent-encoded where an HTTP request line needs it.
+    pub fn as_str(&self) -> &str {
+        &self.serialized
+    }
+
+    /// `wss://`.
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// The host: a lowercase DNS name, or an IP address (IPv6 without its
+    /// brackets).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The host as an IP address, when the URL names one.
+    pub fn ip(&self) -> Option<IpAddr> {
+        self.host.parse().ok()
+    }
+
+    /// The port: the one given, else 80 for `ws://` and 443 for `wss://`.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The path and query, as the request line carries them (`/chat?room=1`).
+    pub fn path_and_query(&self) -> &str {
+        &self.serialized[self.path_start..]
+    }
+}
+
+impl fmt::Display for WsUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.serialized)
+    }
+}
+
+impl std::str::FromStr for WsUrl {
+    type Err = UrlError;
+
+    fn from_str(raw: &str) -> Result<WsUrl, UrlError> {
+        WsUrl::parse(raw)
+    }
+}
+
+/// Checks `raw`: its parts, or why it is refused (without the URL itself).
+fn parse(raw: &str) -> Result<WsUrl, String> {
     // Like `url`, ignore leading and trailing spaces and control characters.
     let input = raw.trim_matches(|c: char| c <= ' ');
     let (scheme, rest) = match input.split_once(':') {
@@ -70,12 +162,24 @@ pub(super) fn normalize(raw: &str) -> Result<String, String> {
         out.push(':');
         out.push_str(&port.to_string());
     }
+    let path_start = out.len();
     encode(&mut out, &resolve_dots(path), b" \"<>`{}");
     if let Some(query) = query {
         out.push('?');
         encode(&mut out, query, b" \"<>'");
     }
-    Ok(out)
+    let bare_host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(&host)
+        .to_owned();
+    Ok(WsUrl {
+        serialized: out,
+        secure: scheme == "wss",
+        host: bare_host,
+        port: port.unwrap_or(default_port),
+        path_start,
+    })
 }
 
 /// RFC 3986 `scheme`: a letter, then letters, digits, `+`, `-` or `.`.
@@ -200,7 +304,13 @@ fn encode(out: &mut String, text: &str, set: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use super::normalize;
+    use super::*;
+
+    fn normalize(raw: &str) -> Result<String, String> {
+        WsUrl::parse(raw)
+            .map(|url| url.as_str().to_owned())
+            .map_err(|e| e.reason().to_owned())
+    }
 
     #[test]
     fn normalizes_as_the_url_crate_serialized() {
@@ -300,5 +410,39 @@ mod tests {
                 Ok(url) => panic!("{input:?} was accepted as {url:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_parts_are_read_from_the_one_parse() {
+        let url = WsUrl::parse("WS://Example.com:8080/a/../chat?x=1").unwrap();
+        assert_eq!(url.as_str(), "ws://example.com:8080/chat?x=1");
+        assert_eq!(
+            (
+                url.is_secure(),
+                url.host(),
+                url.port(),
+                url.path_and_query()
+            ),
+            (false, "example.com", 8080, "/chat?x=1")
+        );
+        assert_eq!(url.ip(), None);
+        let url = WsUrl::parse("wss://[::1]").unwrap();
+        assert_eq!(
+            (url.host(), url.port(), url.path_and_query()),
+            ("::1", 443, "/")
+        );
+        assert_eq!(url.ip(), Some(IpAddr::from(Ipv6Addr::LOCALHOST)));
+        assert_eq!(WsUrl::parse("ws://127.0.0.1").unwrap().port(), 80);
+        assert_eq!("ws://h/".parse::<WsUrl>().unwrap().to_string(), "ws://h/");
+    }
+
+    #[test]
+    fn the_error_names_the_url_and_the_reason() {
+        let err = WsUrl::parse("ftp://h").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "\"ftp://h\": scheme ftp:// is not ws:// or wss://"
+        );
+        assert_eq!(err.reason(), "scheme ftp:// is not ws:// or wss://");
     }
 }
