@@ -524,7 +524,7 @@ impl Incoming {
             .map_or_else(|| self.peer.to_string(), |(_, v)| v.clone());
         let url = format!("ws://{host}{}", self.request.uri());
         Ok(WebSocket::from_engine(
-            Session::new(ws, self.io, self.config.pongs),
+            Session::new(ws, self.io, self.config.pongs).limits_set_by(accept::SIZE_SETTINGS),
             url,
             protocol.map(str::to_owned),
             // The peer's side of the handshake: its request headers.

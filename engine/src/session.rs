@@ -26,6 +26,7 @@ use crate::budget::Slice;
 use crate::close_watch::{self, PeerClose};
 use crate::errors::{self, ReadFailure};
 use crate::io::TcpIo;
+use crate::settings;
 use crate::transport::Transport;
 
 /// tungstenite's read buffer (its default is 128 KiB).
@@ -141,6 +142,8 @@ pub struct Session {
     ended: Option<Option<(u16, String)>>,
     /// Frames wait for room in the socket.
     queued: bool,
+    /// Where the size limits were set, for the text of a violation.
+    size_settings: &'static str,
 }
 
 impl Session {
@@ -155,7 +158,16 @@ impl Session {
             broken: None,
             ended: None,
             queued: false,
+            size_settings: settings::SIZE_SETTINGS,
         }
+    }
+
+    /// Names where this session's size limits were set (a message too big
+    /// says so): the polyfill's environment variables unless told otherwise,
+    /// e.g. [`crate::accept::SIZE_SETTINGS`] for a server's connections.
+    pub fn limits_set_by(mut self, size_settings: &'static str) -> Session {
+        self.size_settings = size_settings;
+        self
     }
 
     /// The TCP connection: its pollables are what a driver waits on.
@@ -396,7 +408,7 @@ impl Session {
     /// A read failed: the session is over; a violation queues the close
     /// frame with its code (unless a close was sent already).
     fn read_failed(&mut self, err: WsError) -> ReadFailure {
-        let failure = errors::classify_read(&err);
+        let failure = errors::classify_read_for(&err, self.size_settings);
         if let ReadFailure::Violation { code, .. } = &failure
             && !self.close_sent
         {
