@@ -32,11 +32,12 @@ build-agents *generations: setup
 feed-demo: setup
     bash scripts/feed-demo.sh
 
-# Everything: unit tests, end-to-end tests, the agents' imports, Autobahn, and one quick pass of the benchmarks.
+# Everything: unit tests, end-to-end tests, the agents' imports, a crate outside the workspace on the packaged crates, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
     cargo test --quiet -p wasm-websocket --features server
+    bash scripts/packages.sh outside
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
 
@@ -50,7 +51,7 @@ autobahn: build
 bench *args: build
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
 
-# Pinned versions named alike everywhere, formatting, clippy on both targets (and the p3 feature; the Golem agent source once, with golem-rust 2.x: `just test` builds the same file with 3.x), and docs, all warnings denied.
+# Pinned versions named alike everywhere, the crates packaged as crates.io would take them, formatting, clippy on both targets (and the p3 feature; the Golem agent source once, with golem-rust 2.x: `just test` builds the same file with 3.x), and docs, all warnings denied.
 check: setup
     bash scripts/check-versions.sh
     cargo fmt --all --check
@@ -68,10 +69,21 @@ check: setup
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets -- -D warnings
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets --target wasm32-wasip2 -- -D warnings
+    cargo clippy --quiet -p wasm-websocket-polyfill --target wasm32-wasip2 --no-default-features --target-dir target/no-tls -- -D warnings
     cargo fmt --check --manifest-path examples-p3/echo/Cargo.toml
+    cargo fmt --check --manifest-path tests/outside/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples-p3/echo/Cargo.toml --target-dir target/p3 --all-targets -- -D warnings
+    bash scripts/packages.sh check
     just check-min-versions
 
 # The crate against the lowest wstd, wasip2 and wit-bindgen it allows, and resolved next to golem-rust 2.0 and 2.1.
 check-min-versions: setup
     bash scripts/check-min-versions.sh
+
+# The polyfill as a download: target/dist/wasm-websocket-polyfill-<version>/ (both builds, the WIT they export, README, SHA256SUMS) and its .tar.gz.
+release: setup
+    bash scripts/release.sh
+
+# Semver check of the published crates against a git revision of an earlier release (cargo-semver-checks, installed pinned into .tools on first use).
+semver-check baseline: setup
+    bash scripts/semver-check.sh {{ baseline }}

@@ -34,6 +34,8 @@ pub struct Opened {
 /// A connect under way.
 pub struct Connecting {
     url: String,
+    /// Where TLS goes (`wss://`).
+    #[cfg(feature = "tls")]
     target: Target,
     settings: Settings,
     pongs: bool,
@@ -78,6 +80,7 @@ impl Connecting {
         let tcp = net::Connect::start(&target.host, target.ip(), target.port, deadline)?;
         Ok(Connecting {
             url: url.to_owned(),
+            #[cfg(feature = "tls")]
             target,
             settings,
             pongs,
@@ -123,7 +126,7 @@ impl Connecting {
                 Phase::Tcp(mut connect, request) => match connect.step()? {
                     Some(tcp) => {
                         let io = Rc::new(TcpIo::new(tcp));
-                        match self.secure(io, request)? {
+                        match self.secure(io, *request)? {
                             Next::Wait(phase) => self.phase = phase,
                             Next::Open(opened) => return Ok(Some(*opened)),
                         }
@@ -173,15 +176,15 @@ impl Connecting {
     }
 
     /// TLS over `io` for `wss://`, else the handshake straight away.
-    fn secure(&self, io: Rc<TcpIo>, request: Box<Request>) -> Result<Next, String> {
+    fn secure(&self, io: Rc<TcpIo>, request: Request) -> Result<Next, String> {
         #[cfg(feature = "tls")]
         if self.target.secure {
             let extra = self.settings.extra_roots.clone()?;
             let config = crate::tls::client_config(&extra)?;
             let tls = crate::tls::TlsStream::new(config, &self.target.host, io.clone())?;
-            return Ok(Next::Wait(Phase::Tls(Box::new(tls), io, request)));
+            return Ok(Next::Wait(Phase::Tls(Box::new(tls), io, Box::new(request))));
         }
-        self.handshake(Transport::plain(io.clone()), io, *request)
+        self.handshake(Transport::plain(io.clone()), io, request)
     }
 
     /// Starts the WebSocket handshake over `transport`.

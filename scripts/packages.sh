@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The crates a user depends on, as crates.io would have them.
+#
+#   packages.sh check     `cargo package` of wasm-websocket-protocol,
+#                         wasm-websocket-engine and wasm-websocket, in that
+#                         (dependency) order, each verified by a build of the
+#                         packaged sources (`just check`)
+#   packages.sh outside   packages them without the verify build, then builds
+#                         tests/outside, a crate outside the workspace that
+#                         depends on them through `[patch.crates-io]` on the
+#                         packaged sources, for wasm32-wasip2 with the default
+#                         feature and with `p3` (`just test`)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+log() { printf 'packages: %s\n' "$*" >&2; }
+
+crates=(-p wasm-websocket-protocol -p wasm-websocket-engine -p wasm-websocket)
+# cargo's own progress on a terminal; in a log, only the lines of this script.
+quiet=()
+[ -t 2 ] || quiet=(--quiet)
+
+case "${1:-}" in
+    check)
+        log "cargo package (verified): wasm-websocket-protocol, wasm-websocket-engine, wasm-websocket"
+        cargo package "${quiet[@]}" --allow-dirty "${crates[@]}"
+        ;;
+    outside)
+        log "cargo package (not verified): the three crates into target/package/"
+        cargo package "${quiet[@]}" --allow-dirty --no-verify "${crates[@]}"
+        for features in "" "--no-default-features --features p3"; do
+            log "tests/outside: cargo build --target wasm32-wasip2 ${features:-(default features)}"
+            # shellcheck disable=SC2086
+            cargo build "${quiet[@]}" --locked --target wasm32-wasip2 \
+                --manifest-path tests/outside/Cargo.toml --target-dir target/outside $features
+        done
+        log "tests/outside builds against the packaged crates, with p2 and with p3"
+        ;;
+    *)
+        echo "usage: packages.sh check|outside" >&2
+        exit 2
+        ;;
+esac
