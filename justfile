@@ -65,6 +65,9 @@ check: setup
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features sockets
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket -p wasm-websocket-engine
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features server
+    # What docs.rs builds ([package.metadata.docs.rs]): wasm32-wasip2, the SDK with `server`.
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-wasip2 -p wasm-websocket --features server
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-wasip2 -p wasm-websocket-engine
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets -- -D warnings
