@@ -74,6 +74,100 @@ pub enum Error {
     Other(String),
 }
 
+impl Error {
+    /// Which kind of error this is, without its message: what an app
+    /// matches on, logs or reports as a field, instead of parsing the text.
+    ///
+    /// ```
+    /// use wasm_websocket::{Error, ErrorKind};
+    ///
+    /// let err = Error::ConnectionFailed("connection refused".into());
+    /// assert_eq!(err.kind(), ErrorKind::ConnectionFailed);
+    /// assert_eq!(err.kind().as_str(), "ConnectionFailed");
+    /// ```
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidUrl(_) => ErrorKind::InvalidUrl,
+            Error::InvalidHeader(_) => ErrorKind::InvalidHeader,
+            Error::InvalidCloseFrame(_) => ErrorKind::InvalidCloseFrame,
+            Error::ConnectionFailed(_) => ErrorKind::ConnectionFailed,
+            Error::SendFailed(_) => ErrorKind::SendFailed,
+            Error::ReceiveFailed(_) => ErrorKind::ReceiveFailed,
+            Error::Protocol(_) => ErrorKind::Protocol,
+            Error::Closed(_) => ErrorKind::Closed,
+            Error::AlreadyClosed => ErrorKind::AlreadyClosed,
+            Error::NotConnected => ErrorKind::NotConnected,
+            Error::Timeout => ErrorKind::Timeout,
+            Error::SessionLost => ErrorKind::SessionLost,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Other(_) => ErrorKind::Other,
+        }
+    }
+}
+
+/// The kind of an [`Error`] ([`Error::kind`]): one per variant, named alike,
+/// with no message. New kinds may come with new variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// [`Error::InvalidUrl`].
+    InvalidUrl,
+    /// [`Error::InvalidHeader`].
+    InvalidHeader,
+    /// [`Error::InvalidCloseFrame`].
+    InvalidCloseFrame,
+    /// [`Error::ConnectionFailed`].
+    ConnectionFailed,
+    /// [`Error::SendFailed`].
+    SendFailed,
+    /// [`Error::ReceiveFailed`].
+    ReceiveFailed,
+    /// [`Error::Protocol`].
+    Protocol,
+    /// [`Error::Closed`].
+    Closed,
+    /// [`Error::AlreadyClosed`].
+    AlreadyClosed,
+    /// [`Error::NotConnected`].
+    NotConnected,
+    /// [`Error::Timeout`].
+    Timeout,
+    /// [`Error::SessionLost`].
+    SessionLost,
+    /// [`Error::Unsupported`].
+    Unsupported,
+    /// [`Error::Other`].
+    Other,
+}
+
+impl ErrorKind {
+    /// The kind's name, as its variant is spelled (`"Timeout"`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidUrl => "InvalidUrl",
+            ErrorKind::InvalidHeader => "InvalidHeader",
+            ErrorKind::InvalidCloseFrame => "InvalidCloseFrame",
+            ErrorKind::ConnectionFailed => "ConnectionFailed",
+            ErrorKind::SendFailed => "SendFailed",
+            ErrorKind::ReceiveFailed => "ReceiveFailed",
+            ErrorKind::Protocol => "Protocol",
+            ErrorKind::Closed => "Closed",
+            ErrorKind::AlreadyClosed => "AlreadyClosed",
+            ErrorKind::NotConnected => "NotConnected",
+            ErrorKind::Timeout => "Timeout",
+            ErrorKind::SessionLost => "SessionLost",
+            ErrorKind::Unsupported => "Unsupported",
+            ErrorKind::Other => "Other",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A `Result` whose error defaults to [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -92,5 +186,31 @@ mod tests {
             "connection closed without a status code"
         );
         assert_eq!(Error::Timeout.to_string(), "timed out");
+    }
+
+    #[test]
+    fn each_kind_is_named_as_its_variant() {
+        let errors = [
+            Error::InvalidUrl(String::new()),
+            Error::InvalidHeader(String::new()),
+            Error::InvalidCloseFrame(String::new()),
+            Error::ConnectionFailed(String::new()),
+            Error::SendFailed(String::new()),
+            Error::ReceiveFailed(String::new()),
+            Error::Protocol(String::new()),
+            Error::Closed(None),
+            Error::AlreadyClosed,
+            Error::NotConnected,
+            Error::Timeout,
+            Error::SessionLost,
+            Error::Unsupported(String::new()),
+            Error::Other(String::new()),
+        ];
+        for err in errors {
+            let debug = format!("{err:?}");
+            let variant = debug.split('(').next().unwrap_or_default();
+            assert_eq!(err.kind().as_str(), variant);
+            assert_eq!(err.kind().to_string(), variant);
+        }
     }
 }

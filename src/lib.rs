@@ -94,7 +94,7 @@ mod socket;
 mod state;
 
 pub use close::{CloseCode, CloseFrame, MAX_CLOSE_REASON_LEN};
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use message::Message;
 pub use reconnect::{Event, ReconnectConfig, ReconnectingWebSocket};
 #[cfg(feature = "p3")]

@@ -222,7 +222,7 @@ async fn run(params: Params) -> Response<Body> {
     let mut ws = match WebSocket::connect_with(params.request).await {
         Ok(ws) => ws,
         Err(err) => {
-            let body = json!({ "error": err.to_string(), "error_kind": error_kind(&err) });
+            let body = json!({ "error": err.to_string(), "error_kind": err.kind().to_string() });
             return respond(
                 StatusCode::BAD_GATEWAY,
                 "application/json",
@@ -236,7 +236,7 @@ async fn run(params: Params) -> Response<Body> {
     let ping = match params.ping {
         Some(payload) => Some(match ws.ping(payload).await {
             Ok(()) => "ok".to_owned(),
-            Err(err) => error_kind(&err),
+            Err(err) => err.kind().to_string(),
         }),
         None => None,
     };
@@ -318,7 +318,7 @@ async fn run(params: Params) -> Response<Body> {
         };
         Some(match result {
             Ok(()) => "ok".to_owned(),
-            Err(err) => error_kind(&err),
+            Err(err) => err.kind().to_string(),
         })
     } else {
         None
@@ -338,7 +338,7 @@ async fn run(params: Params) -> Response<Body> {
         "close": close,
         "close_result": close_result,
         "error": error.as_ref().map(Error::to_string),
-        "error_kind": error.as_ref().map(error_kind),
+        "error_kind": error.as_ref().map(|e| e.kind().as_str()),
         "after_close": after_close,
         "ping": ping,
         "protocol": protocol,
@@ -378,12 +378,6 @@ fn describe(reply: &Message, sent: &Message) -> Value {
         });
     }
     value
-}
-
-/// The name of the error's variant, e.g. `Closed` for `Error::Closed(None)`.
-fn error_kind(err: &Error) -> String {
-    let debug = format!("{err:?}");
-    debug.split('(').next().unwrap_or_default().to_owned()
 }
 
 fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Body> {

@@ -138,7 +138,7 @@ async fn run(params: Params) -> Response<Body> {
         let event = match feed.recv().timeout(wstd::time::Duration::from(left)).await {
             Err(_) => break "deadline",
             Ok(Err(err)) => {
-                let end = json!({ "by": "error", "error": err.to_string(), "error_kind": error_kind(&err) });
+                let end = json!({ "by": "error", "error": err.to_string(), "error_kind": err.kind().to_string() });
                 return finish(feed, events, end, params.linger, started).await;
             }
             Ok(Ok(event)) => event,
@@ -177,7 +177,7 @@ async fn run(params: Params) -> Response<Body> {
                     None => Value::Null,
                 };
                 entry["error"] = json!(error.as_ref().map(Error::to_string));
-                entry["error_kind"] = json!(error.as_ref().map(error_kind));
+                entry["error_kind"] = json!(error.as_ref().map(|e| e.kind().as_str()));
                 entry["retry_in_ms"] = json!(retry_in.as_millis() as u64);
                 entry["send"] = json!(probe(&mut feed).await);
                 disconnects += 1;
@@ -193,7 +193,7 @@ async fn run(params: Params) -> Response<Body> {
                 entry["event"] = json!("connect_failed");
                 entry["attempt"] = json!(attempt);
                 entry["error"] = json!(error.to_string());
-                entry["error_kind"] = json!(error_kind(&error));
+                entry["error_kind"] = json!(error.kind().to_string());
                 entry["retry_in_ms"] = json!(retry_in.as_millis() as u64);
                 entry["send"] = json!(probe(&mut feed).await);
             }
@@ -214,7 +214,7 @@ async fn run(params: Params) -> Response<Body> {
         "by": stopped_by,
         "close_result": match result {
             Ok(()) => "ok".to_owned(),
-            Err(err) => error_kind(&err),
+            Err(err) => err.kind().to_string(),
         },
         "state": feed.state().to_string(),
     });
@@ -232,7 +232,7 @@ async fn finish(
     wstd::task::sleep(wstd::time::Duration::from(linger)).await;
     let after = match feed.recv().await {
         Ok(event) => format!("{event:?}"),
-        Err(err) => error_kind(&err),
+        Err(err) => err.kind().to_string(),
     };
     let body = json!({
         "events": events,
@@ -247,14 +247,8 @@ async fn finish(
 async fn probe(feed: &mut ReconnectingWebSocket) -> String {
     match feed.send(Message::text("probe")).await {
         Ok(()) => "ok".to_owned(),
-        Err(err) => error_kind(&err),
+        Err(err) => err.kind().to_string(),
     }
-}
-
-/// The name of the error's variant, e.g. `Closed` for `Error::Closed(None)`.
-fn error_kind(err: &Error) -> String {
-    let debug = format!("{err:?}");
-    debug.split('(').next().unwrap_or_default().to_owned()
 }
 
 fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Body> {

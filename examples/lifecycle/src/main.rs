@@ -172,21 +172,15 @@ fn received(item: Result<Message, Error>) -> String {
         }
         Ok(Message::Close(None)) => "close:none".to_owned(),
         Ok(_) => "other".to_owned(),
-        Err(err) => kind(&err),
+        Err(err) => err.kind().to_string(),
     }
 }
 
 fn outcome(result: Result<(), Error>) -> String {
     match result {
         Ok(()) => "ok".to_owned(),
-        Err(err) => kind(&err),
+        Err(err) => err.kind().to_string(),
     }
-}
-
-/// The name of the error's variant, e.g. `Timeout`.
-fn kind(err: &Error) -> String {
-    let debug = format!("{err:?}");
-    debug.split('(').next().unwrap_or_default().to_owned()
 }
 
 fn respond(status: StatusCode, body: String) -> Response<Body> {
