@@ -2,10 +2,12 @@
 //! without blocking, with the pollable exposed so that a caller can await it
 //! on its own reactor. Accepted sockets come out as [`TcpConnection`]s, the
 //! same type a connect makes, so [`crate::io::TcpIo`] runs over them alike.
+//! [`yield_to_host`] gives the host the turn a server's waits need under
+//! wasmtime 48 and 49.
 
 use std::net::{IpAddr, SocketAddr};
 
-use wasip2::io::poll::Pollable;
+use wasip2::io::poll::{self, Pollable};
 use wasip2::sockets::instance_network::instance_network;
 use wasip2::sockets::network::{
     ErrorCode, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress, Network,
@@ -13,7 +15,7 @@ use wasip2::sockets::network::{
 use wasip2::sockets::tcp::TcpSocket;
 use wasip2::sockets::tcp_create_socket::create_tcp_socket;
 
-use crate::io::{Deadline, wait_for};
+use crate::io::{Deadline, ready_pollable, wait_for};
 use crate::net::TcpConnection;
 
 /// How long `bind` waits for the host to finish binding and to start
@@ -105,6 +107,25 @@ impl TcpListener {
             }
         }
     }
+}
+
+/// Hands the host one turn of its scheduler, for a few microseconds: the
+/// component waits in `poll` on a zero-length timer, which wasmtime answers
+/// only after letting its other work run.
+///
+/// Why: wasmtime 48 runs a `wasmtime run` component inside one tokio task,
+/// whose cooperative budget (128 readiness checks) is refilled only when the
+/// component waits in a `poll` that finds nothing ready at first. Once it is
+/// spent, every readiness check reports "not ready" whatever the sockets
+/// say: `pollable.ready` (wasmtime 48 and 49), `check-write` and `accept`
+/// (wasmtime 48; PR #14265 fixed those in 49). A `poll` that finds 128
+/// streams ready spends all of it, so the tasks it wakes find nothing, wait
+/// again, and the next `poll` does the same: with 129 handshakes arriving at
+/// once the component spun at a full core and served nobody. Upstream:
+/// bytecodealliance/wasmtime#14174. A caller woken by the reactor calls this
+/// before it looks at its stream again, so that what it reads there is true.
+pub fn yield_to_host() {
+    poll::poll(&[&ready_pollable()]);
 }
 
 /// Runs a `finish-*` step until it is no longer `would-block`.
