@@ -17,7 +17,8 @@ Scenarios:
   stuck N TIMEOUT     N TCP connections open at once and never finish their
                       handshake (half send nothing, half the start of a
                       request head); meanwhile one client connects and echoes
-                      one message within TIMEOUT seconds
+                      one message within TIMEOUT seconds; then how many of the
+                      N the server ended (at its handshake timeout)
   close N             N clients connect (in groups of 50), each echoes one
                       message; then all close with code 1000 at once: how many
                       got the server's close frame back before TCP ended
@@ -143,15 +144,34 @@ async def stuck(base: str, n: str, timeout: str) -> dict:
         if index % 2:
             writer.write(b"GET /stuck HTTP/1.1\r\nHost: stuck\r\n")
             await writer.drain()
-        return writer
+        return reader, writer
 
-    writers = await asyncio.gather(*(open_stuck(i) for i in range(n)))
+    async def ended(reader) -> bool:
+        """Whether the server ends the connection (without a word)."""
+        try:
+            return await asyncio.wait_for(reader.read(4096), PATIENCE) == b""
+        except ConnectionError:
+            return True
+        except (TimeoutError, asyncio.TimeoutError):
+            return False
+
+    started = time.monotonic()
+    sockets = await asyncio.gather(*(open_stuck(i) for i in range(n)))
     try:
         outcome, seconds = await echo_once(base, n, timeout)
+        # Then the server ends each of them at its handshake timeout.
+        closed = await asyncio.gather(*(ended(reader) for reader, _ in sockets))
+        all_closed_s = time.monotonic() - started
     finally:
-        for writer in writers:
+        for _, writer in sockets:
             writer.transport.abort()
-    return {"stuck": len(writers), "client": outcome, "client_s": round(seconds, 2)}
+    return {
+        "stuck": len(sockets),
+        "client": outcome,
+        "client_s": round(seconds, 2),
+        "closed_by_server": sum(closed),
+        "all_closed_s": round(all_closed_s, 1),
+    }
 
 
 async def close_at_once(base: str, n: str) -> dict:
