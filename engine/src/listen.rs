@@ -109,9 +109,9 @@ impl TcpListener {
     }
 }
 
-/// Hands the host one turn of its scheduler, for a few microseconds: the
-/// component waits in `poll` on a zero-length timer, which wasmtime answers
-/// only after letting its other work run.
+/// Hands the host one turn of its scheduler: the component waits in `poll`
+/// on a zero-length timer, which wasmtime answers only after letting its
+/// other work run once (a bounded wait: nothing else is waited for).
 ///
 /// Why: wasmtime 48 runs a `wasmtime run` component inside one tokio task,
 /// whose cooperative budget (128 readiness checks) is refilled only when the
