@@ -7,10 +7,11 @@ JSON line with what it saw, then exits 0. The Rust tests
 Usage: burst_client.py SCENARIO HOST:PORT [ARGS...]
 
 Scenarios:
-  connect N TIMEOUT   N clients connect at once, each within TIMEOUT seconds
+  connect N TIMEOUT [MESSAGES]
+                      N clients connect at once, each within TIMEOUT seconds
                       from its TCP connect to the end of its handshake, and
-                      each echoes one message and closes; then one more client
-                      does the same
+                      each echoes MESSAGES messages (default 1) and closes;
+                      then one more client does the same
   hold N TIMEOUT      N clients connect at once and stay connected until
                       every one of them was answered (101 or an HTTP error):
                       the count of each answer
@@ -23,8 +24,8 @@ Scenarios:
                       message; then all close with code 1000 at once: how many
                       got the server's close frame back before TCP ended
 
-Every client and every wait is bounded: a run ends by itself within about
-twice its TIMEOUT (close: 60 s), whatever the server does.
+Every client and every wait is bounded (by TIMEOUT, or 60 s), and a whole run
+by 240 s, whatever the server does.
 """
 
 from __future__ import annotations
@@ -63,28 +64,35 @@ def failure(e: BaseException) -> str:
     return type(e).__name__
 
 
-async def echo_once(base: str, index: int, timeout: float) -> tuple[str, float]:
-    """Connects, echoes one message and closes: ("ok", handshake seconds), or
-    (failure, seconds until it failed)."""
+async def echo_once(
+    base: str, index: int, timeout: float, messages: int = 1
+) -> tuple[str, float]:
+    """Connects, echoes `messages` messages and closes: ("ok", handshake
+    seconds), or (failure, seconds until it failed)."""
     started = time.monotonic()
     try:
-        async with connect(f"{base}/burst/{index}", open_timeout=timeout) as ws:
-            opened = time.monotonic() - started
-            payload = f"client {index}"
-            await ws.send(payload)
-            reply = await asyncio.wait_for(ws.recv(), timeout)
-            if reply != payload:
-                return "wrong echo", opened
-            return "ok", opened
+        ws = await connect(f"{base}/burst/{index}", open_timeout=timeout)
     except Exception as e:  # noqa: BLE001: every way a client fails is counted
-        return failure(e), time.monotonic() - started
+        return f"handshake: {failure(e)}", time.monotonic() - started
+    opened = time.monotonic() - started
+    try:
+        async with ws:
+            for i in range(messages):
+                payload = f"client {index} message {i}"
+                await ws.send(payload)
+                reply = await asyncio.wait_for(ws.recv(), timeout)
+                if reply != payload:
+                    return "echo: wrong", opened
+            return "ok", opened
+    except Exception as e:  # noqa: BLE001
+        return f"echo: {failure(e)}", opened
 
 
-async def connect_burst(base: str, n: str, timeout: str) -> dict:
-    n, timeout = int(n), float(timeout)
+async def connect_burst(base: str, n: str, timeout: str, messages: str = "1") -> dict:
+    n, timeout, messages = int(n), float(timeout), int(messages)
     room_for(n)
     started = time.monotonic()
-    results = await asyncio.gather(*(echo_once(base, i, timeout) for i in range(n)))
+    results = await asyncio.gather(*(echo_once(base, i, timeout, messages) for i in range(n)))
     elapsed = time.monotonic() - started
     outcomes = Counter(outcome for outcome, _ in results)
     handshakes = sorted(seconds for outcome, seconds in results if outcome == "ok")

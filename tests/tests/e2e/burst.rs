@@ -11,9 +11,19 @@ use wasm_websocket_tests::component_server::ComponentServer;
 
 use crate::MARGIN;
 
-/// The server's default handshake timeout (`ServerConfig`): every client of
-/// a burst must be through its handshake within it.
-const HANDSHAKE_TIMEOUT_S: &str = "10";
+/// The handshake timeout the bursts run with, server and clients alike (in
+/// seconds): generous, so that only a wedge fails them on a busy machine.
+/// How fast a burst is served, against the default 10 s, is measured in
+/// bench/README.md ("Bursts of handshakes").
+const HANDSHAKE_TIMEOUT_S: u64 = 60;
+
+/// The server with `args`, and a handshake timeout of [`HANDSHAKE_TIMEOUT_S`].
+fn start(args: &[&str]) -> ComponentServer {
+    let timeout = (HANDSHAKE_TIMEOUT_S * 1000).to_string();
+    let mut all = vec!["--handshake-timeout-ms", &timeout];
+    all.extend_from_slice(args);
+    ComponentServer::start(&all)
+}
 
 /// Runs a scenario of `tests/peers/burst_client.py` against `server` and
 /// returns the JSON it printed (the script bounds its own run).
@@ -46,8 +56,12 @@ fn burst(server: &ComponentServer, scenario: &str, args: &[&str]) -> Value {
 /// served as well.
 #[test]
 fn a_burst_of_1000_handshakes_is_served_and_so_is_the_next_client() {
-    let server = ComponentServer::start(&["--max-connections", "2000"]);
-    let seen = burst(&server, "connect", &["1000", HANDSHAKE_TIMEOUT_S]);
+    let server = start(&["--max-connections", "2000"]);
+    let seen = burst(
+        &server,
+        "connect",
+        &["1000", &HANDSHAKE_TIMEOUT_S.to_string()],
+    );
     assert_eq!(seen["served"], 1000, "{seen}");
     assert_eq!(seen["failed"], json!({}), "{seen}");
     assert_eq!(seen["after"], "ok", "{seen}");
@@ -58,18 +72,18 @@ fn a_burst_of_1000_handshakes_is_served_and_so_is_the_next_client() {
 /// without an answer.
 #[test]
 fn past_the_connection_limit_a_burst_is_answered_503() {
-    let server = ComponentServer::start(&["--max-connections", "100"]);
-    let seen = burst(&server, "hold", &["300", HANDSHAKE_TIMEOUT_S]);
+    let server = start(&["--max-connections", "100"]);
+    let seen = burst(&server, "hold", &["300", &HANDSHAKE_TIMEOUT_S.to_string()]);
     assert_eq!(seen, json!({"101": 100, "http 503": 200}));
 }
 
 /// 300 handshakes that never finish (silent sockets, and half request heads)
-/// arrive at once; a client meanwhile is served, long before their handshake
-/// timeout (5 s) ends; then the server ends every one of them.
+/// arrive at once; a client meanwhile is served, before their handshake
+/// timeout (20 s) ends; then the server ends every one of them.
 #[test]
 fn a_burst_of_stuck_handshakes_does_not_stop_the_accept_loop() {
-    let server = ComponentServer::start(&["--handshake-timeout-ms", "5000"]);
-    let seen = burst(&server, "stuck", &["300", "4"]);
+    let server = ComponentServer::start(&["--handshake-timeout-ms", "20000"]);
+    let seen = burst(&server, "stuck", &["300", "15"]);
     assert_eq!(seen["stuck"], 300, "{seen}");
     assert_eq!(seen["client"], "ok", "{seen}");
     assert_eq!(seen["closed_by_server"], 300, "{seen}");
@@ -80,7 +94,7 @@ fn a_burst_of_stuck_handshakes_does_not_stop_the_accept_loop() {
 /// end (which a client reports as 1006).
 #[test]
 fn clients_closing_at_once_each_get_the_close_frame() {
-    let server = ComponentServer::start(&[]);
+    let server = start(&[]);
     let seen = burst(&server, "close", &["200"]);
     assert_eq!(seen, json!({"clients": 200, "replies": {"1000": 200}}));
 }
