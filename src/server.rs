@@ -55,11 +55,14 @@ use wasm_websocket_engine::io::TcpIo;
 use wasm_websocket_engine::listen::TcpListener;
 use wasm_websocket_engine::session::{Session, ws_config};
 use wasm_websocket_engine::transport::Transport;
+use wasm_websocket_engine::wait::yield_to_host;
 use wasm_websocket_protocol::limits;
-use wstd::future::FutureExt as _;
-use wstd::runtime::{AsyncPollable, WaitFor};
 
 use crate::{DEFAULT_CLOSE_TIMEOUT, Error, Result, WebSocket};
+
+mod wait;
+
+use wait::{Deadlines, Wake};
 
 /// How a [`Listener`] takes connections, with safe defaults.
 ///
@@ -195,6 +198,8 @@ struct Shared {
     /// Every connection taken, while it lives (its handshake, or its
     /// WebSocket): the count of [`ServerConfig::max_connections`].
     live: RefCell<Vec<Weak<TcpIo>>>,
+    /// The deadlines of the handshake requests being read.
+    deadlines: Deadlines,
     // Last: the pollables of `accept` are its children.
     listener: TcpListener,
 }
@@ -223,6 +228,7 @@ impl Listener {
                 ready: RefCell::default(),
                 waiter: RefCell::default(),
                 live: RefCell::default(),
+                deadlines: Deadlines::default(),
                 listener,
             }),
         })
@@ -243,7 +249,7 @@ impl Listener {
     /// (the socket failed).
     pub async fn accept(&self) -> Result<Incoming> {
         let shared = &self.shared;
-        let mut wait: Option<WaitFor> = None;
+        let mut wait: Option<Wake> = None;
         poll_fn(|cx| {
             loop {
                 if let Some(incoming) = shared.ready.borrow_mut().pop_front() {
@@ -258,9 +264,8 @@ impl Listener {
                     Ok(None) => {}
                 }
                 *shared.waiter.borrow_mut() = Some(cx.waker().clone());
-                let pending = wait.get_or_insert_with(|| {
-                    AsyncPollable::new(shared.listener.subscribe()).wait_for()
-                });
+                let pending =
+                    wait.get_or_insert_with(|| Wake::new(shared.listener.subscribe(), None));
                 match Pin::new(pending).poll(cx) {
                     Poll::Ready(()) => wait = None,
                     Poll::Pending => return Poll::Pending,
@@ -291,8 +296,9 @@ impl Listener {
                 .config
                 .clone()
                 .handshake_timeout(TURN_AWAY_WAIT.min(shared.config.handshake_timeout));
+            let deadlines = shared.deadlines.clone();
             wstd::runtime::spawn(async move {
-                if let Some(incoming) = read_request(io, peer, config).await {
+                if let Some(incoming) = read_request(io, peer, config, &deadlines).await {
                     let _ = incoming.refuse(503, "too many connections").await;
                 }
             })
@@ -300,9 +306,10 @@ impl Listener {
             return;
         }
         let config = shared.config.clone();
+        let deadlines = shared.deadlines.clone();
         let shared = Rc::downgrade(shared);
         wstd::runtime::spawn(async move {
-            let Some(incoming) = read_request(io, peer, config).await else {
+            let Some(incoming) = read_request(io, peer, config, &deadlines).await else {
                 return;
             };
             let Some(shared) = shared.upgrade() else {
@@ -321,11 +328,18 @@ impl Listener {
 /// its request before it is answered 503 (or closed).
 const TURN_AWAY_WAIT: Duration = Duration::from_secs(1);
 
-/// Reads a client's handshake request within `config`'s handshake timeout;
+/// Reads a client's handshake request within `config`'s handshake timeout
+/// (kept by `deadlines`, which shut the socket down at the deadline);
 /// answers one that is not a WebSocket handshake. `None` when the client is
 /// gone, too slow, or answered so.
-async fn read_request(io: Rc<TcpIo>, peer: SocketAddr, config: ServerConfig) -> Option<Incoming> {
+async fn read_request(
+    io: Rc<TcpIo>,
+    peer: SocketAddr,
+    config: ServerConfig,
+    deadlines: &Deadlines,
+) -> Option<Incoming> {
     let deadline = Instant::now() + config.handshake_timeout;
+    let watched = deadlines.watch(&io, deadline);
     let mut transport = Transport::plain(io.clone());
     let mut reader = HeadReader::default();
     loop {
@@ -336,17 +350,13 @@ async fn read_request(io: Rc<TcpIo>, peer: SocketAddr, config: ServerConfig) -> 
                 ));
             }
             Ok(None) => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let ready = AsyncPollable::new(io.subscribe_input()).wait_for();
-                if ready
-                    .timeout(wstd::time::Duration::from(left))
-                    .await
-                    .is_err()
-                {
+                if Instant::now() >= deadline {
                     return None;
                 }
+                Wake::new(io.subscribe_input(), None).await;
             }
             Err(HeadError::Refused(refusal)) => {
+                drop(watched);
                 if let Ok(answer) = accept::refusal_response(refusal.status, &refusal.text) {
                     let _ = answer_within(&io, &mut transport, &answer, deadline).await;
                 }
@@ -367,15 +377,24 @@ async fn answer_within(
 ) -> Result<()> {
     let failed = |e: std::io::Error| Error::ConnectionFailed(format!("cannot answer: {e}"));
     transport.write_all(answer).map_err(failed)?;
+    let mut turned = false;
     loop {
         match transport.flush() {
             Ok(()) => return Ok(()),
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                let left = deadline.saturating_duration_since(Instant::now());
-                let room = AsyncPollable::new(io.subscribe_output()).wait_for();
-                room.timeout(wstd::time::Duration::from(left))
-                    .await
-                    .map_err(|_| Error::Timeout)?;
+                if Instant::now() >= deadline {
+                    return Err(Error::Timeout);
+                }
+                if turned {
+                    Wake::new(io.subscribe_output(), Some(deadline)).await;
+                } else {
+                    // A stream without room for a short answer is, under
+                    // wasmtime 48, mostly a spent budget (see `Wake`): one
+                    // host turn, then look again, before waiting on a
+                    // pollable that a busy `poll` may not look at for long.
+                    yield_to_host();
+                    turned = true;
+                }
             }
             Err(e) => return Err(failed(e)),
         }

@@ -16,8 +16,9 @@
 //! (repeatable: the subprotocols it speaks, preferred first; it picks the
 //! first of these the client offers), `--max-message-size BYTES`,
 //! `--max-frame-size BYTES`, `--handshake-timeout-ms MS`,
-//! `--max-connections N` ([`ServerConfig`]; its defaults otherwise),
-//! `--pongs` (receive the clients' pongs: `ServerConfig::pongs`).
+//! `--close-timeout-ms MS` (`max` for either: `Duration::MAX`),
+//! `--max-connections N`, `--backlog N` ([`ServerConfig`]; its defaults
+//! otherwise), `--pongs` (receive the clients' pongs: `ServerConfig::pongs`).
 //!
 //! Paths: `/refuse/STATUS` is refused with that HTTP status;
 //! `/close/CODE` is accepted and closed by the server at once with that
@@ -51,6 +52,10 @@ fn options() -> Result<Options, String> {
             v.parse::<u64>()
                 .map_err(|_| format!("{flag}: not a number: {v}"))
         };
+        let millis = |v: String| match v.as_str() {
+            "max" => Ok(Duration::MAX),
+            _ => number(v).map(Duration::from_millis),
+        };
         let config = options.config.clone();
         match flag.as_str() {
             "--listen" => options.listen = value()?,
@@ -62,10 +67,16 @@ fn options() -> Result<Options, String> {
                 options.config = config.max_frame_size(number(value()?)? as usize)
             }
             "--handshake-timeout-ms" => {
-                options.config = config.handshake_timeout(Duration::from_millis(number(value()?)?))
+                options.config = config.handshake_timeout(millis(value()?)?)
             }
+            "--close-timeout-ms" => options.config = config.close_timeout(millis(value()?)?),
             "--max-connections" => {
                 options.config = config.max_connections(number(value()?)? as usize)
+            }
+            "--backlog" => {
+                let backlog = u32::try_from(number(value()?)?)
+                    .map_err(|_| format!("{flag}: at most {}", u32::MAX))?;
+                options.config = config.backlog(backlog)
             }
             "--pongs" => options.config = config.pongs(true),
             other => return Err(format!("unknown option {other}")),

@@ -10,6 +10,7 @@
 
 #![cfg(not(target_family = "wasm"))]
 
+mod burst;
 mod closing;
 mod direct;
 mod fanin;
