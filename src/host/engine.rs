@@ -25,6 +25,7 @@ use wasm_websocket_engine::close_watch::{self, PeerClose};
 use wasm_websocket_engine::errors::ReadFailure;
 use wasm_websocket_engine::io::TcpIo;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
+use wasm_websocket_engine::wait::yield_to_host;
 
 use super::watch::{Watch, WatchState, Watcher};
 
@@ -270,18 +271,19 @@ impl Drop for EngineConnection {
 
 /// Pushes out what a dropped session left queued, waiting on the reactor
 /// for at most [`session::LINGER_TIME`], then drops it (which closes TCP).
-/// Like a blocked send, a wait that fired while the stream still took
-/// nothing is followed by a real one ([`pause_for_room`]).
+/// A stream that takes nothing gets one host turn ([`yield_to_host`])
+/// before the wait: under wasmtime 48 `check-write` says 0 for every stream
+/// once the host's budget is spent, while the stream's pollable is ready,
+/// so a wait on the reactor alone would spin until the bound.
 async fn linger(mut session: Session) {
     let until = Instant::now() + session::LINGER_TIME;
-    let mut waited = false;
     while matches!(session.flush(), Ok(false)) && Instant::now() < until {
-        if waited {
-            pause_for_room(session.io());
+        yield_to_host();
+        if !matches!(session.flush(), Ok(false)) {
+            return;
         }
         session.io().take_wants();
         wait_any(vec![session.io().subscribe_output()], Some(until)).await;
-        waited = true;
     }
 }
 
