@@ -31,19 +31,11 @@ pub const INVALID_PAYLOAD: u16 = 1007;
 pub const TOO_BIG: u16 = 1009;
 
 /// Classifies an error from `WebSocket::read` (never `WouldBlock`; the caller
-/// handles that) on a connection whose size limits come from the
-/// environment ([`settings::SIZE_SETTINGS`]): [`classify_read_for`] with
-/// those names.
-pub fn classify_read(err: &Error) -> ReadFailure {
-    classify_read_for(err, settings::SIZE_SETTINGS)
-}
-
-/// Classifies an error from `WebSocket::read` (never `WouldBlock`; the caller
 /// handles that). `size_settings` names where the connection's message and
 /// frame size limits were set, for the text of a message over them (e.g.
 /// [`settings::SIZE_SETTINGS`], or [`crate::accept::SIZE_SETTINGS`] for a
 /// server's connection).
-pub fn classify_read_for(err: &Error, size_settings: &str) -> ReadFailure {
+pub fn classify_read(err: &Error, size_settings: &str) -> ReadFailure {
     match err {
         Error::Capacity(CapacityError::MessageTooLong { size, max_size }) => {
             ReadFailure::Violation {
@@ -173,7 +165,7 @@ mod tests {
             size: 70_000_000,
             max_size: 67_108_864,
         });
-        match classify_read(&e) {
+        match classify_read(&e, settings::SIZE_SETTINGS) {
             ReadFailure::Violation { code, text } => {
                 assert_eq!(code, 1009);
                 assert!(text.contains("70000000 bytes"), "{text}");
@@ -189,15 +181,14 @@ mod tests {
             size: 11,
             max_size: 10,
         });
-        let ReadFailure::Violation { text, .. } = classify_read(&e) else {
+        let ReadFailure::Violation { text, .. } = classify_read(&e, settings::SIZE_SETTINGS) else {
             unreachable!()
         };
         assert!(
             text.ends_with("(WASM_WEBSOCKET_MAX_MESSAGE_SIZE / WASM_WEBSOCKET_MAX_FRAME_SIZE)"),
             "{text}"
         );
-        let ReadFailure::Violation { text, .. } =
-            classify_read_for(&e, crate::accept::SIZE_SETTINGS)
+        let ReadFailure::Violation { text, .. } = classify_read(&e, crate::accept::SIZE_SETTINGS)
         else {
             unreachable!()
         };
@@ -213,7 +204,7 @@ mod tests {
     fn bad_utf8_is_1007() {
         let e = Error::Utf8("invalid utf-8 sequence of 1 bytes from index 0".into());
         assert!(matches!(
-            classify_read(&e),
+            classify_read(&e, settings::SIZE_SETTINGS),
             ReadFailure::Violation { code: 1007, .. }
         ));
     }
@@ -231,15 +222,16 @@ mod tests {
             ProtocolError::InvalidCloseSequence,
             ProtocolError::ReceivedAfterClosing,
         ] {
-            let failure = classify_read(&Error::Protocol(p));
+            let failure = classify_read(&Error::Protocol(p), settings::SIZE_SETTINGS);
             assert!(
                 matches!(failure, ReadFailure::Violation { code: 1002, .. }),
                 "{failure:?}"
             );
         }
-        let ReadFailure::Violation { text, .. } =
-            classify_read(&Error::Protocol(ProtocolError::NonZeroReservedBits))
-        else {
+        let ReadFailure::Violation { text, .. } = classify_read(
+            &Error::Protocol(ProtocolError::NonZeroReservedBits),
+            settings::SIZE_SETTINGS,
+        ) else {
             unreachable!()
         };
         assert!(text.contains("reserved bits"), "{text}");
@@ -248,21 +240,28 @@ mod tests {
     #[test]
     fn transport_end_is_abrupt() {
         assert_eq!(
-            classify_read(&Error::Protocol(
-                ProtocolError::ResetWithoutClosingHandshake
-            )),
+            classify_read(
+                &Error::Protocol(ProtocolError::ResetWithoutClosingHandshake),
+                settings::SIZE_SETTINGS
+            ),
             ReadFailure::Abrupt
         );
         let reset = io::Error::new(io::ErrorKind::ConnectionReset, "reset");
-        assert_eq!(classify_read(&Error::Io(reset)), ReadFailure::Abrupt);
-        let tls = io::Error::new(io::ErrorKind::InvalidData, "received fatal alert");
-        assert_eq!(classify_read(&Error::Io(tls)), ReadFailure::Abrupt);
         assert_eq!(
-            classify_read(&Error::AlreadyClosed),
+            classify_read(&Error::Io(reset), settings::SIZE_SETTINGS),
+            ReadFailure::Abrupt
+        );
+        let tls = io::Error::new(io::ErrorKind::InvalidData, "received fatal alert");
+        assert_eq!(
+            classify_read(&Error::Io(tls), settings::SIZE_SETTINGS),
+            ReadFailure::Abrupt
+        );
+        assert_eq!(
+            classify_read(&Error::AlreadyClosed, settings::SIZE_SETTINGS),
             ReadFailure::AlreadyClosed
         );
         assert_eq!(
-            classify_read(&Error::ConnectionClosed),
+            classify_read(&Error::ConnectionClosed, settings::SIZE_SETTINGS),
             ReadFailure::AlreadyClosed
         );
     }

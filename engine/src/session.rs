@@ -26,6 +26,7 @@ use crate::budget::Slice;
 use crate::close_watch::{self, PeerClose};
 use crate::errors::{self, ReadFailure};
 use crate::io::TcpIo;
+use crate::protocol::close;
 use crate::settings;
 use crate::transport::Transport;
 
@@ -42,9 +43,6 @@ pub const CONTROL_ROOM: usize = 256;
 /// A close, ping or pong frame with its header: at most 2 + 4 (mask) + 125
 /// bytes.
 const CONTROL_FRAME_ROOM: usize = 256;
-
-/// The longest payload of a control frame (RFC 6455 5.5).
-pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Close code 1001 (going away): the goodbye of a session dropped while open
 /// with no close sent. (Golem's host sends no close frame then; a bare TCP
@@ -204,8 +202,8 @@ impl Session {
         let message = match frame {
             Frame::Text(text) => WsMessage::Text(text.into()),
             Frame::Binary(data) => WsMessage::Binary(data.into()),
-            Frame::Ping(data) => WsMessage::Ping(control_payload("ping", data)?.into()),
-            Frame::Pong(data) => WsMessage::Pong(control_payload("pong", data)?.into()),
+            Frame::Ping(data) => WsMessage::Ping(control_payload(data)?.into()),
+            Frame::Pong(data) => WsMessage::Pong(control_payload(data)?.into()),
         };
         let room = message.len().saturating_add(CONTROL_FRAME_ROOM);
         self.queue(room, |ws| ws.write(message))?;
@@ -408,7 +406,7 @@ impl Session {
     /// A read failed: the session is over; a violation queues the close
     /// frame with its code (unless a close was sent already).
     fn read_failed(&mut self, err: WsError) -> ReadFailure {
-        let failure = errors::classify_read_for(&err, self.size_settings);
+        let failure = errors::classify_read(&err, self.size_settings);
         if let ReadFailure::Violation { code, .. } = &failure
             && !self.close_sent
         {
@@ -434,14 +432,10 @@ impl Session {
     }
 }
 
-/// A ping or pong payload, refused over [`MAX_CONTROL_PAYLOAD`] bytes.
-fn control_payload(kind: &str, payload: Vec<u8>) -> Result<Vec<u8>, SendError> {
-    if payload.len() > MAX_CONTROL_PAYLOAD {
-        return Err(SendError::Invalid(format!(
-            "a {kind} carries at most {MAX_CONTROL_PAYLOAD} bytes, not {}",
-            payload.len()
-        )));
-    }
+/// A ping or pong payload, refused over 125 bytes
+/// ([`close::check_control_payload`]).
+fn control_payload(payload: Vec<u8>) -> Result<Vec<u8>, SendError> {
+    close::check_control_payload(&payload).map_err(|e| SendError::Invalid(e.to_string()))?;
     Ok(payload)
 }
 

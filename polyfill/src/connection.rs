@@ -17,14 +17,11 @@ use crate::bindings::exports::golem::websocket::client::{CloseInfo, Error, Messa
 use wasm_websocket_engine::close_watch::PeerClose;
 use wasm_websocket_engine::connect::Connecting;
 use wasm_websocket_engine::errors::ReadFailure;
+use wasm_websocket_engine::protocol::close;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
 use wasm_websocket_engine::settings::{self, Settings};
 use wasm_websocket_engine::target;
-use wasm_websocket_engine::tungstenite::protocol::frame::coding::CloseCode;
 use wasm_websocket_engine::wait::{Deadline, ready_pollable, wait_for};
-
-/// Close code 1000, for a `close` with a reason and no code.
-const NORMAL: u16 = 1000;
 
 /// How often the pollable of `subscribe` wakes the guest while our close
 /// frame waits for room in a full socket, so that the next receive can push
@@ -187,25 +184,15 @@ impl Connection {
     }
 }
 
-/// The close frame for `close(code, reason)`; codes a client may not send and
+/// The close frame for `close(code, reason)` (`None`: one without a code),
+/// as the protocol rules allow it: codes an endpoint may not send and
 /// reasons over 123 bytes are refused.
 fn close_frame(code: Option<u16>, reason: Option<String>) -> Result<Option<(u16, String)>, Error> {
     let reason = reason.unwrap_or_default();
-    if reason.len() > 123 {
-        return Err(Error::Other(format!(
-            "close reason is {} bytes; at most 123 fit in a close frame",
-            reason.len()
-        )));
+    match close::outgoing(code, &reason) {
+        Ok(code) => Ok(code.map(|code| (code, reason))),
+        Err(e) => Err(Error::Other(format!("invalid close frame: {e}"))),
     }
-    let code = match code {
-        Some(code) => code,
-        None if reason.is_empty() => return Ok(None),
-        None => NORMAL,
-    };
-    if !CloseCode::from(code).is_allowed() {
-        return Err(Error::Other(format!("close code {code} may not be sent")));
-    }
-    Ok(Some((code, reason)))
 }
 
 fn close_info((code, reason): (u16, String)) -> CloseInfo {
@@ -404,33 +391,5 @@ impl Lingering {
         });
         // Dropped outside the borrow: a drop closes TCP.
         drop(done);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn close_frames() {
-        assert!(close_frame(None, None).unwrap().is_none());
-        assert!(close_frame(None, Some(String::new())).unwrap().is_none());
-        let (code, reason) = close_frame(Some(4000), Some("bye".into()))
-            .unwrap()
-            .unwrap();
-        assert_eq!((code, reason.as_str()), (4000, "bye"));
-        let (code, _) = close_frame(None, Some("bye".into())).unwrap().unwrap();
-        assert_eq!(code, 1000);
-        for bad in [0, 999, 1004, 1005, 1006, 1014, 1015, 1016, 2999, 5000] {
-            assert!(close_frame(Some(bad), None).is_err(), "{bad}");
-        }
-        for good in [
-            1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 3000, 4999,
-        ] {
-            assert!(close_frame(Some(good), None).is_ok(), "{good}");
-        }
-        let long = "x".repeat(124);
-        assert!(close_frame(Some(1000), Some(long)).is_err());
-        assert!(close_frame(Some(1000), Some("x".repeat(123))).is_ok());
     }
 }
