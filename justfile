@@ -34,7 +34,7 @@ feed-demo: setup
 
 # Everything: unit tests, end-to-end tests, the agents' imports, a crate outside the workspace on the packaged crates, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
-    cargo test --quiet -p wasm-websocket -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
+    cargo test --quiet -p wasm-websocket -p wasm-websocket-protocol -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
     cargo test --quiet -p wasm-websocket --features server
     bash scripts/packages.sh outside
@@ -47,6 +47,28 @@ autobahn: build
     {{ python }} tests/autobahn/run.py --direct
     {{ python }} tests/autobahn/run_server.py
 
+# The parsers under libFuzzer (fuzz/, cargo-fuzz on the nightly toolchain): each target for `seconds` (default 60), from fuzz/seeds/ and the corpus of earlier runs; installs the pinned cargo-fuzz when missing. Not part of `test`, whose stable run feeds the same entry points bounded inputs.
+fuzz seconds="60":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    version=0.13.1
+    if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz $version" ]; then
+        cargo install "cargo-fuzz@$version" --locked
+    fi
+    mkdir -p fuzz/target
+    for target in $(cargo +nightly fuzz list); do
+        mkdir -p "fuzz/corpus/$target"
+        log="fuzz/target/fuzz-$target.log"
+        echo "fuzz: $target for {{ seconds }} s (log: $log)"
+        if ! cargo +nightly fuzz run "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+            -max_total_time={{ seconds }} -print_final_stats=1 > "$log" 2>&1; then
+            tail -n 40 "$log"
+            echo "fuzz: $target failed; the input is in fuzz/artifacts/$target/"
+            exit 1
+        fi
+        grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)" "$log"
+    done
+
 # Component vs native tokio-tungstenite, side by side; `--quick` runs each workload once.
 bench *args: build
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
@@ -55,6 +77,7 @@ bench *args: build
 check: setup
     bash scripts/check-versions.sh
     cargo fmt --all --check
+    cargo fmt --check --manifest-path fuzz/Cargo.toml
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
