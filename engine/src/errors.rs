@@ -6,8 +6,6 @@ use std::io;
 use tungstenite::error::{CapacityError, Error, ProtocolError, SubProtocolError};
 use wasm_websocket_protocol::limits;
 
-use crate::settings;
-
 /// What a failed read means for the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadFailure {
@@ -33,7 +31,7 @@ pub const TOO_BIG: u16 = 1009;
 /// Classifies an error from `WebSocket::read` (never `WouldBlock`; the caller
 /// handles that). `size_settings` names where the connection's message and
 /// frame size limits were set, for the text of a message over them (e.g.
-/// [`settings::SIZE_SETTINGS`], or [`crate::accept::SIZE_SETTINGS`] for a
+/// [`crate::settings::SIZE_SETTINGS`], or [`crate::accept::SIZE_SETTINGS`] for a
 /// server's connection).
 pub fn classify_read(err: &Error, size_settings: &str) -> ReadFailure {
     match err {
@@ -149,6 +147,7 @@ pub fn handshake_text(err: &Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings;
     use tungstenite::http::Response;
 
     fn http_error(status: u16, location: Option<&str>) -> Error {
