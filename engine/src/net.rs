@@ -296,7 +296,7 @@ fn lookup_error(host: &str, e: ErrorCode) -> String {
         ErrorCode::AccessDenied | ErrorCode::NotSupported | ErrorCode::PermanentResolverFailure => {
             format!(
                 "cannot look up {host:?}: {e} (is name lookup allowed? \
-                 wasmtime needs -Sallow-ip-name-lookup)"
+                 wasmtime: -Sallow-ip-name-lookup; wash: workload.allowedIpNameLookups)"
             )
         }
         e => format!("cannot look up {host:?}: {e}"),
@@ -331,7 +331,10 @@ fn connect_error(e: ErrorCode) -> String {
     match e {
         ErrorCode::ConnectionRefused => "connection refused".to_string(),
         ErrorCode::AccessDenied => {
-            format!("access denied (wasmtime needs -Sinherit-network): {e}")
+            format!(
+                "access denied (is the connection allowed? wasmtime: -Sinherit-network; \
+                 wash: the port in workload.allowedHostLoopbackPorts): {e}"
+            )
         }
         e => e.to_string(),
     }

@@ -28,6 +28,12 @@ impl ComponentServer {
             .arg(crate::components::direct("server"))
             .args(["--listen", "127.0.0.1:0"])
             .args(args);
+        ComponentServer::spawn(command)
+    }
+
+    /// Starts `command`, a host running the server with `--listen
+    /// 127.0.0.1:0` (`jco run`: [`crate::hosts`]), and waits until it listens.
+    pub(crate) fn spawn(command: Command) -> ComponentServer {
         let mut process = Process::spawn("component server", command);
         let addr = process.wait_for_line(START, |line| {
             line.strip_prefix("listening on ")?.parse().ok()

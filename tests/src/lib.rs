@@ -7,7 +7,8 @@
 //! with fault modes ([`fault_server`]) and an independent implementation, the
 //! Python `websockets` library ([`python`]); a feed server that goes away
 //! and comes back on the same port tests reconnecting ([`restartable`]);
-//! TLS material is generated per run ([`certs`]).
+//! TLS material is generated per run ([`certs`]). Other hosts serve and run
+//! the same components: `wash dev` and `jco serve`/`jco run` ([`hosts`]).
 //!
 //! The Golem agent examples are built for `wasm32-wasip2` ([`agents`]) and
 //! their imports and exports read with `wasm-tools component wit` ([`wit`]).
@@ -24,6 +25,7 @@ pub mod certs;
 pub mod component_server;
 pub mod components;
 pub mod fault_server;
+pub mod hosts;
 pub mod http;
 pub mod process;
 pub mod python;

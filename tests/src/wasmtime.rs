@@ -121,6 +121,16 @@ pub struct ServedApp {
 }
 
 impl ServedApp {
+    /// An app another host (`wash dev`, `jco serve`: [`crate::hosts`]) serves
+    /// at `addr`; `process` is that host, stopped when the app is dropped.
+    pub(crate) fn served_by(addr: SocketAddr, process: Process) -> ServedApp {
+        ServedApp {
+            addr,
+            request_timeout: REQUEST_TIMEOUT,
+            _process: process,
+        }
+    }
+
     /// `GET /?<query>`, the query built from `params` (URL-encoded).
     pub fn get(&self, params: &[(&str, &str)]) -> HttpResponse {
         let query = form_urlencoded::Serializer::new(String::new())

@@ -1,7 +1,7 @@
 //! End-to-end tests: the example components, composed with the polyfill (or
 //! built with the feature `sockets`: `direct`),
-//! under the real `wasmtime serve`, against real WebSocket servers on
-//! loopback. Each module proves one group of behaviours; the harness is the
+//! under the real `wasmtime serve` (and, in `hosts`, `wash dev` and jco),
+//! against real WebSocket servers on loopback. Each module proves one group of behaviours; the harness is the
 //! `wasm_websocket_tests` library next to this file.
 //!
 //! The first test to need a component builds them all once
@@ -16,6 +16,7 @@ mod direct;
 mod fanin;
 mod faults;
 mod handshake;
+mod hosts;
 mod lifecycle;
 mod no_tls;
 mod p3;
