@@ -128,7 +128,9 @@ fn finish(
 fn text(e: ErrorCode) -> String {
     match e {
         ErrorCode::AccessDenied => {
-            format!("{e} (is listening allowed? wasmtime: -Sinherit-network, or -Stcp-listen with an allow-list)")
+            format!(
+                "{e} (is listening allowed? wasmtime: -Sinherit-network, or -Stcp-listen with an allow-list)"
+            )
         }
         ErrorCode::AddressInUse => "the address is in use".to_string(),
         ErrorCode::AddressNotBindable => "the address is not one of this host's".to_string(),
