@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds components in release mode and composes example apps with the
 # polyfill into target/composed/<example>.wasm; the direct client (echo,
-# autobahn-client, stall and bench-client with the feature `sockets`, not
+# autobahn-client, stall, bench-client and fanin with the feature `sockets`, not
 # composed) into target/direct/.
 #
 #   build-components.sh              every example, the polyfill and the
@@ -85,13 +85,13 @@ for example in "${together[@]}"; do
 done
 
 if [ $# -eq 0 ]; then
-    # The direct client (feature `sockets`): echo, autobahn-client, stall and
-    # bench-client again,
+    # The direct client (feature `sockets`): echo, autobahn-client, stall,
+    # bench-client and fanin again,
     # running the engine themselves over wasi:sockets, served without the
     # polyfill. Built after the apps were composed: this build replaces their
     # copies in $out (cargo keeps both builds, so rerunning either is cheap).
     direct=target/direct
-    direct_apps=(echo autobahn-client stall bench-client)
+    direct_apps=(echo autobahn-client stall bench-client fanin)
     mkdir -p "$direct"
     log "cargo build --release --target wasm32-wasip2: the direct client (${direct_apps[*]} --features sockets)"
     cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}" \

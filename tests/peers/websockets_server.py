@@ -9,6 +9,10 @@ implementation that shares no code with tungstenite. Paths:
   /subprotocol                   answers each message with the subprotocol it
                                  selected ("" for none), out of "superchat" and
                                  "chat", in that order of preference
+  /together?n=N                  after the first message, waits until N
+                                 connections on this path sent theirs (at most
+                                 60 s), then all close with 1000 "together" at
+                                 once
 
 Usage: websockets_server.py [--cert CERT.pem --key KEY.pem]
 With a certificate it serves wss://. It prints "READY <port>" once it listens
@@ -27,6 +31,10 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 SUBPROTOCOLS = ["superchat", "chat"]
+
+# /together: how many connections sent their first message, per N, and the
+# event that releases them all once N did.
+TOGETHER: dict[int, tuple[list[int], asyncio.Event]] = {}
 
 
 def select_subprotocol(connection, offered):
@@ -48,6 +56,15 @@ async def handler(ws):
         elif target.path == "/close":
             await ws.recv()
             await ws.close(int(params["code"][0]), params.get("reason", [""])[0])
+        elif target.path == "/together":
+            n = int(params["n"][0])
+            arrived, all_here = TOGETHER.setdefault(n, ([0], asyncio.Event()))
+            await ws.recv()
+            arrived[0] += 1
+            if arrived[0] >= n:
+                all_here.set()
+            await asyncio.wait_for(all_here.wait(), 60)
+            await ws.close(1000, "together")
         elif target.path == "/subprotocol":
             async for _ in ws:
                 await ws.send(ws.subprotocol or "")

@@ -70,6 +70,20 @@ impl PythonPeer {
         format!("{}://{host}:{}{target}", self.scheme, self.port)
     }
 
+    /// Waits until `n` connections ended (within 120 s) and returns the
+    /// close frame the client sent on each, in the order they ended.
+    pub fn wait_for_closes(&mut self, n: usize) -> Vec<PeerClose> {
+        let closes = std::cell::RefCell::new(Vec::with_capacity(n));
+        self.process
+            .wait_for_line(Duration::from_secs(120), |line| {
+                let close: PeerClose = serde_json::from_str(line).ok()?;
+                let mut closes = closes.borrow_mut();
+                closes.push(close);
+                (closes.len() >= n).then_some(())
+            });
+        closes.into_inner()
+    }
+
     /// Waits for the first connection to end and returns the close frame
     /// the client sent on it.
     pub fn wait_for_close(&mut self) -> PeerClose {

@@ -22,10 +22,11 @@
 //! (on one line). With `count=4` the two messages never make the count and
 //! the answer comes at the deadline, 5 s, with `"deadline_hit":true`.
 //!
-//! Query parameters: `url` (repeatable, at least one), `count` (data messages
-//! to collect; default: no limit), `deadline_ms` (default 5000), `msg` (the
-//! greeting each connection sends, default `hello`; connection i sends
-//! `"<msg> <i>"`).
+//! Query parameters: `url` (repeatable, at least one), `copies` (how many
+//! connections to open to each url, default 1, at most 1000), `count` (data
+//! messages to collect; default: no limit), `deadline_ms` (default 5000),
+//! `msg` (the greeting each connection sends, default `hello`; connection i
+//! sends `"<msg> <i>"`).
 //!
 //! The answer is `200 application/json`: `{"connections": [{"url", "error",
 //! "received", "close_result"}], "events": [{"conn", "type", ...}],
@@ -59,6 +60,9 @@ async fn main(request: Request<Body>) -> wstd::http::Result<Response<Body>> {
     }
 }
 
+/// The most connections `copies` opens to one url.
+const MAX_COPIES: usize = 1000;
+
 /// What the query asks for.
 struct Params {
     urls: Vec<String>,
@@ -75,9 +79,11 @@ impl Params {
             deadline: Duration::from_millis(5000),
             greeting: "hello".to_owned(),
         };
+        let mut copies = 1;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => params.urls.push(value.into_owned()),
+                "copies" => copies = number(&key, &value)?,
                 "count" => params.count = Some(number(&key, &value)?),
                 "deadline_ms" => params.deadline = millis(&key, &value)?,
                 "msg" => params.greeting = value.into_owned(),
@@ -87,6 +93,16 @@ impl Params {
         if params.urls.is_empty() {
             return Err("missing query parameter url".to_owned());
         }
+        if !(1..=MAX_COPIES).contains(&copies) {
+            return Err(format!(
+                "query parameter copies must be 1 to {MAX_COPIES}, got {copies}"
+            ));
+        }
+        params.urls = params
+            .urls
+            .iter()
+            .flat_map(|url| std::iter::repeat_n(url.clone(), copies))
+            .collect();
         Ok(params)
     }
 }

@@ -30,6 +30,7 @@ mod settings;
 mod sink_and_stream;
 mod stall;
 mod tls;
+mod together;
 
 use std::time::Duration;
 
