@@ -16,6 +16,7 @@ mod fanin;
 mod faults;
 mod handshake;
 mod lifecycle;
+mod many;
 mod no_tls;
 mod p3;
 mod polyfill_bounds;
