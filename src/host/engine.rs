@@ -16,7 +16,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use wasip2::io::poll::Pollable;
 use wasm_websocket_engine::budget::Slice;
 use wasm_websocket_engine::close_watch::{self, PeerClose};
 use wasm_websocket_engine::errors::{self, ReadFailure};
@@ -24,6 +23,8 @@ use wasm_websocket_engine::io::{TcpIo, Transport};
 use wasm_websocket_engine::tungstenite::protocol::CloseFrame as WsCloseFrame;
 use wasm_websocket_engine::tungstenite::{self, Error as WsError, Message as WsMessage};
 
+#[cfg(feature = "sockets")]
+use super::watch::wait;
 use super::watch::{Watch, WatchState, Watcher};
 
 use crate::machine::{Connection, Failure};
@@ -49,20 +50,6 @@ const MAX_PING: usize = 125;
 /// more to read) pauses before it goes on, so that a flood on one connection
 /// leaves time to every other task (see `SLICE_PAUSE` in the polyfill).
 const SLICE_PAUSE: Duration = Duration::from_millis(1);
-
-/// The longest a send blocks the component at a time: once the output
-/// stream's pollable fired and the stream still takes nothing, the send waits
-/// for it in `poll` itself, for at most this long. Under wasmtime 48, once
-/// many connections send at once (40 echoing together), that pollable fires
-/// while the stream still takes no bytes, and the host sees its write done
-/// only when the guest really blocks in `poll`, which the reactor does not
-/// while tasks are runnable: sends re-armed on the reactor alone spin the
-/// component (the server's `serves_many_clients_at_once` livelocked so), and
-/// a pause on a reactor timer instead still left 100 direct connections at
-/// 93 msg/s against 18 800 with this wait (`concurrent URL 100 20 16` of the
-/// bench client). A stream that is really full is then awaited on the
-/// reactor as usual.
-const WRITE_PAUSE: Duration = Duration::from_millis(1);
 
 /// At most this much that has already arrived is read and dropped when a
 /// connection is dropped, so that closing the socket does not reset it.
@@ -94,7 +81,8 @@ pub(crate) struct EngineConnection {
     /// A send failed on the transport; no further frame can be sent.
     send_broken: Option<String>,
     /// The last wait of a blocked send was on the output stream: should the
-    /// socket still take nothing, the next one blocks (`WRITE_PAUSE`).
+    /// socket still take nothing, the host's task yields once before the
+    /// send looks again (`poll_ready`).
     write_waited: bool,
     /// The app asked for the peer's pongs as messages.
     pongs: bool,
@@ -356,15 +344,12 @@ impl Connection for EngineConnection {
             Ok(false) => {
                 self.io.take_wants();
                 if self.write_waited {
-                    // The stream's pollable fired and it still took
-                    // nothing: a real wait of at most WRITE_PAUSE lets the
-                    // host see its write done.
-                    let output = self.io.subscribe_output();
-                    let timer = wasip2::clocks::monotonic_clock::subscribe_duration(
-                        WRITE_PAUSE.as_nanos() as u64,
-                    );
-                    wasip2::io::poll::poll(&[&output, &timer]);
-                    drop(output);
+                    // The stream's watch fired and it still took nothing:
+                    // under wasmtime 48 `check-write` answers from the
+                    // host task's spent coop budget, which a yield restores
+                    // (bytecodealliance/wasmtime#14174; see
+                    // `reactor::yield_to_host`). Never a wait.
+                    super::reactor::yield_to_host();
                     match self.flush() {
                         Ok(true) => {
                             self.write_waited = false;
@@ -499,7 +484,7 @@ pub(crate) async fn connect(url: &str, headers: &[(String, String)]) -> crate::R
             .checked_add(remaining(connect.wait_deadline()))
             .map_or(until, |at| at.min(until));
         // A wait that times out is seen by the next step.
-        wait_any(vec![connect.subscribe()], attempt_until).await;
+        wait(vec![connect.subscribe()], attempt_until).await;
     };
     let io = Rc::new(TcpIo::new(tcp));
 
@@ -587,32 +572,6 @@ async fn wait_io(io: &TcpIo, until: Instant) -> bool {
     if write {
         pollables.push(io.subscribe_output());
     }
-    wait_any(pollables, until).await;
+    wait(pollables, until).await;
     Instant::now() < until
-}
-
-/// Waits until one of `pollables` is ready or `until` passes. The waits are
-/// this future's own and dropped with it: a connect that is dropped leaves
-/// nothing registered.
-#[cfg(feature = "sockets")]
-async fn wait_any(pollables: Vec<Pollable>, until: Instant) {
-    use std::future::{Future, poll_fn};
-    use std::pin::Pin;
-    use wstd::runtime::{AsyncPollable, WaitFor};
-    use wstd::time::Timer;
-
-    let mut ready: Vec<WaitFor> = pollables
-        .into_iter()
-        .map(|p| AsyncPollable::new(p).wait_for())
-        .collect();
-    let left = until.saturating_duration_since(Instant::now());
-    let mut timer = Timer::after(left.into()).wait();
-    poll_fn(|cx| {
-        let mut done = Pin::new(&mut timer).poll(cx).is_ready();
-        for wait in &mut ready {
-            done |= Pin::new(wait).poll(cx).is_ready();
-        }
-        if done { Poll::Ready(()) } else { Poll::Pending }
-    })
-    .await
 }
