@@ -5,11 +5,11 @@
 //!
 //! Waits follow the pattern of `golem.rs`: the wstd reactor wakes a
 //! registered wait for as long as its pollable is ready, until the wait is
-//! dropped, so no future of this crate owns one. Each direction has a small
-//! watcher task that owns the registration, drops it the moment it fires,
-//! and wakes whoever asked: [`Watcher`] for receiving (the input stream,
-//! the output stream while queued frames wait for room, and a deadline) and
-//! one for sending (the output stream).
+//! dropped, so no future of this crate owns one. Each direction has a
+//! [`Watcher`] whose registrations wake a relay of its own, which wakes
+//! whoever asked once and has the registration dropped (`watch.rs`): one for
+//! receiving (the input stream, the output stream while queued frames wait
+//! for room, and a deadline) and one for sending (the output stream).
 
 use std::io::ErrorKind;
 use std::rc::Rc;
