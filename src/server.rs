@@ -50,12 +50,12 @@ use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::host::yield_to_host;
 use wasm_websocket_engine::accept::{self, HeadError, HeadReader, Request};
 use wasm_websocket_engine::io::TcpIo;
 use wasm_websocket_engine::listen::TcpListener;
 use wasm_websocket_engine::session::{Session, ws_config};
 use wasm_websocket_engine::transport::Transport;
-use wasm_websocket_engine::wait::yield_to_host;
 use wasm_websocket_protocol::limits;
 
 use crate::{DEFAULT_CLOSE_TIMEOUT, Error, Result, WebSocket};

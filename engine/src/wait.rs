@@ -63,22 +63,3 @@ pub fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
         }
     }
 }
-
-/// Hands the host one turn of its scheduler: the component waits in `poll`
-/// on a zero-length timer, which wasmtime answers only after letting its
-/// other work run once (a bounded wait: nothing else is waited for).
-///
-/// Why: wasmtime 48 runs a `wasmtime run` component inside one tokio task,
-/// whose cooperative budget (128 readiness checks) is refilled only when the
-/// component waits in a `poll` that finds nothing ready at first. Once it is
-/// spent, every readiness check reports "not ready" whatever the sockets
-/// say: `pollable.ready` (wasmtime 48 and 49), `check-write` and `accept`
-/// (wasmtime 48; PR #14265 fixed those in 49). A `poll` that finds 128
-/// streams ready spends all of it, so the tasks it wakes find nothing, wait
-/// again, and the next `poll` does the same: with 129 handshakes arriving at
-/// once the component spun at a full core and served nobody. Upstream:
-/// bytecodealliance/wasmtime#14174. A caller woken by the reactor calls this
-/// before it looks at its stream again, so that what it reads there is true.
-pub fn yield_to_host() {
-    poll::poll(&[&ready_pollable()]);
-}

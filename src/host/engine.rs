@@ -2,15 +2,15 @@
 //! the app itself, over `wasi:sockets`: a thin driver over the engine's
 //! [`Session`] (and, for the direct client, its step-by-step
 //! [`Connecting`]), every wait a pollable on the wstd reactor. Nothing here
-//! blocks the component but the bounded [`WRITE_PAUSE`].
+//! blocks the component.
 //!
 //! Waits follow the pattern of `golem.rs`: the wstd reactor wakes a
 //! registered wait for as long as its pollable is ready, until the wait is
-//! dropped, so no future of this crate owns one. Each direction has a small
-//! watcher task that owns the registration, drops it the moment it fires,
-//! and wakes whoever asked: [`Watcher`] for receiving (the input stream,
-//! the output stream while queued frames wait for room, and a deadline) and
-//! one for sending (the output stream).
+//! dropped, so no future of this crate owns one. Each direction has a
+//! [`Watcher`] whose registrations wake a relay of its own, which wakes
+//! whoever asked once and has the registration dropped (`watch.rs`): one for
+//! receiving (the input stream, the output stream while queued frames wait
+//! for room, and a deadline) and one for sending (the output stream).
 //!
 //! A connection dropped while frames still wait for room (the answer to the
 //! peer's close, our own close) hands its session to a task that pushes them
@@ -20,14 +20,12 @@
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use wasip2::io::poll::Pollable;
 use wasm_websocket_engine::close_watch::{self, PeerClose};
 use wasm_websocket_engine::errors::ReadFailure;
-use wasm_websocket_engine::io::TcpIo;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
-use wasm_websocket_engine::wait::yield_to_host;
 
-use super::watch::{Watch, WatchState, Watcher};
+use super::reactor::yield_to_host;
+use super::watch::{Watch, WatchState, Watcher, wait};
 
 use crate::machine::{Connection, Failure};
 use crate::{CloseFrame, Error, Message};
@@ -36,20 +34,6 @@ use crate::{CloseFrame, Error, Message};
 /// read) pauses before it goes on, so that a flood on one connection leaves
 /// time to every other task (see `SLICE_PAUSE` in the polyfill).
 const SLICE_PAUSE: Duration = Duration::from_millis(1);
-
-/// The longest a send blocks the component at a time: once the output
-/// stream's pollable fired and the stream still takes nothing, the send waits
-/// for it in `poll` itself, for at most this long. Under wasmtime 48, once
-/// many connections send at once (40 echoing together), that pollable fires
-/// while the stream still takes no bytes, and the host sees its write done
-/// only when the guest really blocks in `poll`, which the reactor does not
-/// while tasks are runnable: sends re-armed on the reactor alone spin the
-/// component (the server's `serves_many_clients_at_once` livelocked so), and
-/// a pause on a reactor timer instead still left 100 direct connections at
-/// 93 msg/s against 18 800 with this wait (`concurrent URL 100 20 16` of the
-/// bench client). A stream that is really full is then awaited on the
-/// reactor as usual.
-const WRITE_PAUSE: Duration = Duration::from_millis(1);
 
 /// A WebSocket connection run by the engine in the app.
 pub(crate) struct EngineConnection {
@@ -60,7 +44,8 @@ pub(crate) struct EngineConnection {
     /// Taken only by `Drop`.
     session: Option<Session>,
     /// The last wait of a blocked send was on the output stream: should the
-    /// socket still take nothing, the next one blocks (`WRITE_PAUSE`).
+    /// socket still take nothing, the host's task yields once before the
+    /// send looks again (`poll_ready`).
     write_waited: bool,
 }
 
@@ -208,10 +193,12 @@ impl Connection for EngineConnection {
             Ok(false) => {
                 session.io().take_wants();
                 if self.write_waited {
-                    // The stream's pollable fired and it still took
-                    // nothing: a real wait of at most WRITE_PAUSE lets the
-                    // host see its write done.
-                    pause_for_room(session.io());
+                    // The stream's watch fired and it still took nothing:
+                    // under wasmtime 48 `check-write` answers from the
+                    // host task's spent coop budget, which a yield restores
+                    // (bytecodealliance/wasmtime#14174; see
+                    // `reactor::yield_to_host`). Never a wait.
+                    yield_to_host();
                     match session.flush() {
                         Ok(true) => {
                             self.write_waited = false;
@@ -247,14 +234,6 @@ impl Connection for EngineConnection {
     }
 }
 
-/// Blocks in `poll` until the output stream takes bytes again, for at most
-/// [`WRITE_PAUSE`] (see there for why a blocked write needs a real wait).
-fn pause_for_room(io: &TcpIo) {
-    let output = io.subscribe_output();
-    let timer = wasip2::clocks::monotonic_clock::subscribe_duration(WRITE_PAUSE.as_nanos() as u64);
-    wasip2::io::poll::poll(&[&output, &timer]);
-}
-
 impl Drop for EngineConnection {
     /// Ends the connection, never waiting: the state machine queued a close
     /// frame first; what the socket does not take now lingers ([`linger`]).
@@ -283,7 +262,7 @@ async fn linger(mut session: Session) {
             return;
         }
         session.io().take_wants();
-        wait_any(vec![session.io().subscribe_output()], Some(until)).await;
+        wait(vec![session.io().subscribe_output()], until).await;
     }
 }
 
@@ -341,8 +320,8 @@ pub(crate) async fn connect(
             return Ok(opened);
         }
         // A wait that times out is seen by the next step.
-        let until = Instant::now().checked_add(remaining(connecting.wait_deadline()));
-        wait_any(connecting.subscribe(), until).await;
+        let left = remaining(connecting.wait_deadline()).min(crate::request::MAX_TIMEOUT);
+        wait(connecting.subscribe(), Instant::now() + left).await;
     }
 }
 
@@ -358,33 +337,4 @@ fn remaining(deadline: wasm_websocket_engine::wait::Deadline) -> Duration {
         Deadline::Now => Duration::ZERO,
         Deadline::Never => Duration::MAX,
     }
-}
-
-/// Waits until one of `pollables` is ready or `until` passes (`None`:
-/// never). The waits are this future's own and dropped with it: a connect
-/// that is dropped leaves nothing registered.
-async fn wait_any(pollables: Vec<Pollable>, until: Option<Instant>) {
-    use std::future::{Future, poll_fn};
-    use std::pin::Pin;
-    use wstd::runtime::{AsyncPollable, WaitFor};
-    use wstd::time::Timer;
-
-    let mut ready: Vec<WaitFor> = pollables
-        .into_iter()
-        .map(|p| AsyncPollable::new(p).wait_for())
-        .collect();
-    let mut timer = until.map(|until| {
-        let left = until.saturating_duration_since(Instant::now());
-        Timer::after(left.into()).wait()
-    });
-    poll_fn(|cx| {
-        let mut done = timer
-            .as_mut()
-            .is_some_and(|timer| Pin::new(timer).poll(cx).is_ready());
-        for wait in &mut ready {
-            done |= Pin::new(wait).poll(cx).is_ready();
-        }
-        if done { Poll::Ready(()) } else { Poll::Pending }
-    })
-    .await
 }

@@ -3,8 +3,8 @@
 //!
 //! Receiving never blocks: the host's `receive-with-timeout(0)` takes a
 //! message that is already there, and `subscribe()` gives a pollable that is
-//! ready when one may be, which the connection's watcher task waits on
-//! (`super::watch`: it owns the registration and wakes the halves).
+//! ready when one may be, which the connection's watcher waits on
+//! (`super::watch`: its relay owns the wake-up and wakes the halves).
 //!
 //! The host's receive calls follow from what the app asks and what the host
 //! answered, never from how often a future is polled: one when a receive
@@ -46,8 +46,8 @@ impl HostConnection {
         })
     }
 
-    /// Arms the watch (unless it is armed so already) and makes sure a
-    /// watcher task waits on it.
+    /// Arms the watch (unless it is armed so already) and registers it on
+    /// the reactor.
     fn arm(&mut self, armed: Armed, waker: &Waker) {
         let conn = &self.conn;
         self.watch.arm(waker, |gate| {

@@ -102,6 +102,8 @@ mod watch;
 pub(crate) use golem::HostConnection;
 #[cfg(feature = "p3")]
 pub(crate) use golem_p3::{HostConnection, sleep, timeout};
+#[cfg(feature = "server")]
+pub(crate) use reactor::yield_to_host;
 #[cfg(feature = "p2")]
 pub(crate) use reactor::{sleep, timeout};
 

@@ -2,16 +2,28 @@
 //! host (`golem.rs`) and the engine (`engine.rs`) alike.
 //!
 //! The wstd reactor wakes a registered wait for as long as its pollable is
-//! ready, until the wait is dropped, so a wait owned by a future that stopped
-//! being polled (a receive given up by a `select`) would make the component
-//! spin. No future of this crate owns one: a small task, the watcher, owns the
-//! registration, drops it the moment it fires, and wakes whoever asked.
+//! ready, until the wait is dropped, so a registration left behind by a
+//! future that stopped being polled (a receive given up by a `select`) would
+//! keep `poll` returning at once and make the component spin. A watch is
+//! therefore registered with a waker of the watcher's own, the relay: the
+//! first wake-up marks the watch fired, wakes whoever asked last and hands
+//! the watch to the sweeper, a task that drops every watch fired in the
+//! same turn of the reactor; later wake-ups do nothing.
+//!
+//! The relay and the sweeper replaced a task per watch: wstd 0.6 follows
+//! every task run with a non-blocking `poll` of every registration in the
+//! component while other tasks are runnable, and that task ran three times
+//! per receive (spawned, registered, fired), so a thousand connections
+//! paid three such polls per message; now a receive costs the connection's
+//! own run, and the sweeper one run per turn for all of them.
 
-use std::cell::{RefCell, RefMut};
-use std::future::{Future, poll_fn};
+use std::cell::RefCell;
+use std::future::Future;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Instant;
 
 use wasip2::io::poll::Pollable;
@@ -20,20 +32,20 @@ use wstd::time::{Timer, Wait};
 
 /// What a connection remembers of why its watch was armed; told when the
 /// watch fires.
-pub(super) trait WatchState: Default + 'static {
+pub(super) trait WatchState: Default + Send + 'static {
     /// The watch fired and was dropped.
     fn fired(&mut self);
 }
 
-/// One watch and the task that waits on it.
+/// One watch, and the relay its registrations wake.
 pub(super) struct Watcher<S> {
-    slot: Rc<RefCell<Slot<S>>>,
+    relay: Arc<Relay<S>>,
 }
 
 impl<S: WatchState> Default for Watcher<S> {
     fn default() -> Self {
         Watcher {
-            slot: Rc::default(),
+            relay: Arc::default(),
         }
     }
 }
@@ -41,94 +53,161 @@ impl<S: WatchState> Default for Watcher<S> {
 /// The watch, and whom it wakes.
 #[derive(Default)]
 pub(super) struct Slot<S> {
-    /// What the watcher waits for; `None` once it fired or was given up.
+    /// What the watch waits for; `None` once it fired or was given up.
     pub(super) watch: Option<Watch>,
     /// Why it was armed (the connection's).
     pub(super) state: S,
     /// Woken when the watch fires.
     pub(super) waker: Option<Waker>,
-    /// Whether a watcher task runs, and its waker while it waits.
-    running: bool,
-    watcher: Option<Waker>,
+}
+
+/// The slot, borrowed from its watcher.
+pub(super) struct SlotGuard<'a, S>(MutexGuard<'a, Slot<S>>);
+
+impl<S> Deref for SlotGuard<'_, S> {
+    type Target = Slot<S>;
+    fn deref(&self) -> &Slot<S> {
+        &self.0
+    }
+}
+
+impl<S> DerefMut for SlotGuard<'_, S> {
+    fn deref_mut(&mut self) -> &mut Slot<S> {
+        &mut self.0
+    }
 }
 
 impl<S: WatchState> Watcher<S> {
-    /// The slot, to look at or change without arming (the golem host's
-    /// receive, which `sockets` leaves out).
-    #[cfg_attr(feature = "sockets", allow(dead_code))]
-    pub(super) fn slot(&self) -> RefMut<'_, Slot<S>> {
-        self.slot.borrow_mut()
+    /// The slot, to look at or change: a watch that fired since the last look
+    /// is dropped and its state told first.
+    pub(super) fn slot(&self) -> SlotGuard<'_, S> {
+        // The component is single-threaded and no borrow outlives a poll:
+        // the lock is always free.
+        let mut slot = self.relay.slot.lock().unwrap();
+        if self.relay.fired.swap(false, Ordering::Relaxed) {
+            slot.watch = None;
+            slot.state.fired();
+        }
+        SlotGuard(slot)
     }
 
     /// Makes sure the watch wakes `waker` when it fires. `arm` sees the
     /// state and returns a new watch when the armed one does not do (and
-    /// `None` when it does); a watcher task then waits on the new one.
+    /// `None` when it does); the new one is registered at once.
     pub(super) fn arm(&self, waker: &Waker, arm: impl FnOnce(&mut S) -> Option<Watch>) {
-        let mut slot = self.slot.borrow_mut();
+        let mut slot = self.slot();
         slot.waker = Some(waker.clone());
         let Some(watch) = arm(&mut slot.state) else {
             return;
         };
-        slot.watch = Some(watch);
-        if let Some(watcher) = slot.watcher.take() {
-            // A watcher waiting on the old watch polls the new one.
-            drop(slot);
-            watcher.wake();
-        } else if !slot.running {
-            slot.running = true;
-            drop(slot);
-            wstd::runtime::spawn(watcher(Rc::downgrade(&self.slot))).detach();
-        }
-    }
-
-    /// Drops the watch (its pollables first of all) and lets the task end.
-    pub(super) fn clear(&self) {
-        let watcher = {
-            let mut slot = self.slot.borrow_mut();
+        // The old registrations go before the new ones are made.
+        slot.watch = None;
+        let relay = Waker::from(self.relay.clone());
+        let fired = slot
+            .watch
+            .insert(watch)
+            .poll(&mut Context::from_waker(&relay))
+            .is_ready();
+        if fired {
             slot.watch = None;
-            slot.state = S::default();
-            slot.waker = None;
-            slot.watcher.take()
-        };
-        if let Some(watcher) = watcher {
-            watcher.wake();
+            slot.state.fired();
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Drops the watch (its pollables first of all) and forgets whom to wake.
+    pub(super) fn clear(&self) {
+        let mut slot = self.slot();
+        slot.watch = None;
+        slot.state = S::default();
+        slot.waker = None;
+    }
+}
+
+impl<S> Drop for Watcher<S> {
+    /// Drops the watch, whose registrations hold the relay.
+    fn drop(&mut self) {
+        if let Ok(mut slot) = self.relay.slot.lock() {
+            slot.watch = None;
         }
     }
 }
 
-/// The watcher task: waits for what the slot holds, drops it the moment it
-/// fires, and wakes whoever asked. It ends then, or when the watch is
-/// dropped or the connection is gone.
-async fn watcher<S: WatchState>(slot: Weak<RefCell<Slot<S>>>) {
-    poll_fn(|cx| {
-        let Some(slot) = slot.upgrade() else {
-            return Poll::Ready(());
-        };
-        let mut guard = slot.borrow_mut();
-        let Some(watch) = &mut guard.watch else {
-            guard.running = false;
-            guard.watcher = None;
-            return Poll::Ready(());
-        };
-        if watch.poll(cx).is_pending() {
-            guard.watcher = Some(cx.waker().clone());
-            return Poll::Pending;
-        }
-        guard.watch = None;
-        guard.state.fired();
-        guard.running = false;
-        guard.watcher = None;
-        let waker = guard.waker.take();
-        drop(guard);
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-        Poll::Ready(())
-    })
-    .await
+/// A watcher's slot and the waker its registrations hold: the first
+/// wake-up after an arming marks it fired, wakes the slot's waker and hands
+/// the watch to the sweeper.
+#[derive(Default)]
+struct Relay<S> {
+    slot: Mutex<Slot<S>>,
+    /// Set by the first wake-up, taken by [`Watcher::slot`].
+    fired: AtomicBool,
 }
 
-/// What a watcher waits for: some pollables, a deadline, or both.
+impl<S: WatchState> Wake for Relay<S> {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if self.fired.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        // The reactor wakes registrations from its own loop, between task
+        // runs, when no slot is borrowed.
+        if let Ok(slot) = self.relay_slot()
+            && let Some(waker) = &slot.waker
+        {
+            waker.wake_by_ref();
+        }
+        let relay: Weak<dyn Sweep> = Arc::downgrade(self) as Weak<Relay<S>>;
+        FIRED.with_borrow_mut(|fired| {
+            if fired.is_empty() {
+                wstd::runtime::spawn(sweep()).detach();
+            }
+            fired.push(relay);
+        });
+    }
+}
+
+impl<S> Relay<S> {
+    fn relay_slot(&self) -> Result<MutexGuard<'_, Slot<S>>, ()> {
+        self.slot.try_lock().map_err(|_| ())
+    }
+}
+
+/// A watcher whose watch fired, as the sweeper sees it.
+trait Sweep {
+    /// Drops the watch if it is still the one that fired.
+    fn sweep(&self);
+}
+
+impl<S> Sweep for Relay<S> {
+    fn sweep(&self) {
+        if let Ok(mut slot) = self.relay_slot()
+            && self.fired.load(Ordering::Relaxed)
+        {
+            // Its state is told when the connection next looks (`slot`).
+            slot.watch = None;
+        }
+    }
+}
+
+thread_local! {
+    /// The watchers fired since the sweeper last ran.
+    static FIRED: RefCell<Vec<Weak<dyn Sweep>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The sweeper: drops the watches fired in one turn of the reactor, so that
+/// none stays registered (and ready) after it fired.
+async fn sweep() {
+    for relay in FIRED.take() {
+        if let Some(relay) = relay.upgrade() {
+            relay.sweep();
+        }
+    }
+}
+
+/// What a watch waits for: some pollables, a deadline, or both.
 pub(super) struct Watch {
     ready: Vec<WaitFor>,
     deadline: Option<Wait>,
@@ -152,15 +231,21 @@ impl Watch {
         }
     }
 
-    /// Ready once a pollable or the deadline is, or once the watcher is
-    /// woken after the registrations were made.
+    /// Ready once a pollable or the deadline is, or once polled again after
+    /// the registrations were made (a wake-up).
     ///
-    /// A wake-up counts as readiness, without asking the pollables again.
-    /// With 300 connections in one component under wasmtime 48, watchers that
-    /// asked were woken hundreds of times and found `pollable.ready` false
-    /// each time, while the echo they waited for had arrived; they never
-    /// fired. Letting the connection look again instead costs one empty
-    /// receive per spurious wake-up.
+    /// A wake-up counts as readiness, without asking the pollables again:
+    /// the reactor wakes a registration when wasmtime's `poll` found its
+    /// pollable ready, and every ready socket in that `poll` spends one of
+    /// the 128 ready answers tokio grants wasmtime's task per turn (its coop
+    /// budget; see `reactor::yield_to_host`). With more than 128 ready at
+    /// once, the budget is spent by the `poll` itself, and `pollable.ready`
+    /// then answers false for every one of them until the guest blocks again
+    /// (wasmtime 48 and 49): a wait that asks again (a wstd `WaitFor` does)
+    /// is woken, finds nothing, registers, and is woken by the next blocking
+    /// `poll` the same way, for ever (150 connections opening at once spun
+    /// so). The connection looks itself instead, at the cost of one empty
+    /// read or `check-write` per spurious wake-up.
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if self.registered {
             return Poll::Ready(());
@@ -178,4 +263,17 @@ impl Watch {
         self.registered = true;
         Poll::Pending
     }
+}
+
+/// Waits until one of `pollables` is ready or `until` passes, the way a
+/// [`Watch`] does (a wake-up counts), then lets the host's task yield once
+/// ([`super::reactor::yield_to_host`]) so that the step which follows sees
+/// the socket as it is. The waits are this future's own and dropped with it:
+/// a connect that is dropped leaves nothing registered.
+#[cfg(feature = "engine")]
+pub(super) async fn wait(pollables: Vec<Pollable>, until: Instant) {
+    let mut watch = Watch::new(pollables, Some(until));
+    std::future::poll_fn(|cx| watch.poll(cx)).await;
+    drop(watch);
+    super::reactor::yield_to_host();
 }

@@ -20,9 +20,9 @@ use std::rc::{Rc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
+use crate::host::yield_to_host;
 use wasip2::io::poll::Pollable;
 use wasm_websocket_engine::io::TcpIo;
-use wasm_websocket_engine::wait::yield_to_host;
 use wstd::runtime::{AsyncPollable, WaitFor};
 use wstd::time::{Timer, Wait};
 

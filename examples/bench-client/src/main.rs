@@ -124,12 +124,20 @@ async fn run(workload: Workload, url: &str) -> Result<(), String> {
             round_trips,
             size,
         } => {
-            // Connecting is one blocking host call, so connections open one
-            // after another; the round trips then run in one task each.
+            // Every connection opens in a task of its own, all at once (with
+            // the polyfill, connecting is one blocking host call, so they
+            // open one after another); the round trips then run in one task
+            // each.
             let start = Instant::now();
-            let mut sockets = Vec::with_capacity(connections as usize);
-            for _ in 0..connections {
-                sockets.push(connect(url).await?);
+            let opening: Vec<_> = (0..connections)
+                .map(|_| {
+                    let url = url.to_owned();
+                    wstd::runtime::spawn(async move { connect(&url).await })
+                })
+                .collect();
+            let mut sockets = Vec::with_capacity(opening.len());
+            for task in opening {
+                sockets.push(task.await?);
             }
             let connect = start.elapsed();
             let payloads = Payloads::new(size);

@@ -18,6 +18,7 @@ mod faults;
 mod handshake;
 mod hosts;
 mod lifecycle;
+mod many;
 mod no_tls;
 mod p3;
 mod polyfill_bounds;
