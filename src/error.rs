@@ -53,9 +53,17 @@ pub enum Error {
     /// for the next attempt): nothing was sent, and nothing is queued.
     #[error("not connected: the client is reconnecting")]
     NotConnected,
-    /// An operation did not finish within its time limit.
+    /// An operation did not finish within its time limit; the connection
+    /// stays as it was (e.g. [`WebSocket::recv_timeout`](crate::WebSocket::recv_timeout)).
     #[error("timed out")]
     Timeout,
+    /// The peer answered no keepalive ping within this timeout
+    /// ([`ClientRequest::keepalive`](crate::ClientRequest::keepalive),
+    /// `ServerConfig::keepalive`): the connection was closed (close code
+    /// 1011 sent) and is over. Unlike [`Error::Timeout`], trying again on
+    /// this connection is pointless: connect again.
+    #[error("the peer answered no keepalive ping within {} ms; the connection is closed", .0.as_millis())]
+    KeepaliveTimeout(std::time::Duration),
     /// The connection did not survive the host's reconstruction of the
     /// component (Golem, with [`ClientRequest::reconstruction_policy`]
     /// `ReportConnectionLoss`; only under the `p3` feature). A message sent
@@ -92,5 +100,9 @@ mod tests {
             "connection closed without a status code"
         );
         assert_eq!(Error::Timeout.to_string(), "timed out");
+        assert_eq!(
+            Error::KeepaliveTimeout(std::time::Duration::from_millis(1500)).to_string(),
+            "the peer answered no keepalive ping within 1500 ms; the connection is closed"
+        );
     }
 }

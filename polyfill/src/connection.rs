@@ -341,6 +341,11 @@ fn read_failed(failure: ReadFailure, session: &Session) -> Error {
             Error::Closed(session.ended().cloned().flatten().map(close_info))
         }
         ReadFailure::Other(text) => Error::ReceiveFailure(text),
+        // golem:websocket connections run no keepalive.
+        ReadFailure::KeepaliveTimeout(timeout) => Error::ReceiveFailure(format!(
+            "the peer answered no keepalive ping within {} ms",
+            timeout.as_millis()
+        )),
     }
 }
 

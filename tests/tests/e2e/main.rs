@@ -15,6 +15,7 @@ mod direct;
 mod fanin;
 mod faults;
 mod handshake;
+mod keepalive;
 mod lifecycle;
 mod no_tls;
 mod p3;
