@@ -29,6 +29,7 @@ mod settings;
 mod sink_and_stream;
 mod stall;
 mod tls;
+mod wasmcloud_draft;
 
 use std::time::Duration;
 
