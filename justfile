@@ -83,8 +83,8 @@ check: setup
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
     cargo clippy --quiet -p wasm-websocket --all-targets --features server -- -D warnings
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --features server -- -D warnings
-    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall -p bench-client --all-targets --features sockets -- -D warnings
-    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall -p bench-client --all-targets --target wasm32-wasip2 --features sockets -- -D warnings
+    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall -p bench-client -p fanin --all-targets --features sockets -- -D warnings
+    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall -p bench-client -p fanin --all-targets --target wasm32-wasip2 --features sockets -- -D warnings
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features sockets
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket -p wasm-websocket-engine
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features server

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds components in release mode and composes example apps with the
-# polyfill into target/composed/<example>.wasm; the direct client (echo,
+# polyfill into target/composed/<example>.wasm (wasmcloud-draft too: its
+# imports, wasmcloud:websocket/{client,types}@0.1.1-draft, are filled by the
+# polyfill's exports of the same names); the direct client (echo,
 # autobahn-client, stall, bench-client and fanin with the feature `sockets`, not
 # composed) into target/direct/.
 #

@@ -53,9 +53,17 @@ pub enum Error {
     /// for the next attempt): nothing was sent, and nothing is queued.
     #[error("not connected: the client is reconnecting")]
     NotConnected,
-    /// An operation did not finish within its time limit.
+    /// An operation did not finish within its time limit; the connection
+    /// stays as it was (e.g. [`WebSocket::recv_timeout`](crate::WebSocket::recv_timeout)).
     #[error("timed out")]
     Timeout,
+    /// The peer answered no keepalive ping within this timeout
+    /// ([`ClientRequest::keepalive`](crate::ClientRequest::keepalive),
+    /// `ServerConfig::keepalive`): the connection was closed (close code
+    /// 1011 sent) and is over. Unlike [`Error::Timeout`], trying again on
+    /// this connection is pointless: connect again.
+    #[error("the peer answered no keepalive ping within {} ms; the connection is closed", .0.as_millis())]
+    KeepaliveTimeout(std::time::Duration),
     /// The connection did not survive the host's reconstruction of the
     /// component (Golem, with [`ClientRequest::reconstruction_policy`]
     /// `ReportConnectionLoss`; only under the `p3` feature). A message sent
@@ -98,6 +106,7 @@ impl Error {
             Error::AlreadyClosed => ErrorKind::AlreadyClosed,
             Error::NotConnected => ErrorKind::NotConnected,
             Error::Timeout => ErrorKind::Timeout,
+            Error::KeepaliveTimeout(_) => ErrorKind::KeepaliveTimeout,
             Error::SessionLost => ErrorKind::SessionLost,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Other(_) => ErrorKind::Other,
@@ -132,6 +141,8 @@ pub enum ErrorKind {
     NotConnected,
     /// [`Error::Timeout`].
     Timeout,
+    /// [`Error::KeepaliveTimeout`].
+    KeepaliveTimeout,
     /// [`Error::SessionLost`].
     SessionLost,
     /// [`Error::Unsupported`].
@@ -155,6 +166,7 @@ impl ErrorKind {
             ErrorKind::AlreadyClosed => "AlreadyClosed",
             ErrorKind::NotConnected => "NotConnected",
             ErrorKind::Timeout => "Timeout",
+            ErrorKind::KeepaliveTimeout => "KeepaliveTimeout",
             ErrorKind::SessionLost => "SessionLost",
             ErrorKind::Unsupported => "Unsupported",
             ErrorKind::Other => "Other",
@@ -186,6 +198,10 @@ mod tests {
             "connection closed without a status code"
         );
         assert_eq!(Error::Timeout.to_string(), "timed out");
+        assert_eq!(
+            Error::KeepaliveTimeout(std::time::Duration::from_millis(1500)).to_string(),
+            "the peer answered no keepalive ping within 1500 ms; the connection is closed"
+        );
     }
 
     #[test]
@@ -202,6 +218,7 @@ mod tests {
             Error::AlreadyClosed,
             Error::NotConnected,
             Error::Timeout,
+            Error::KeepaliveTimeout(std::time::Duration::from_secs(1)),
             Error::SessionLost,
             Error::Unsupported(String::new()),
             Error::Other(String::new()),

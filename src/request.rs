@@ -39,6 +39,7 @@ pub struct ClientRequest {
     subprotocols: Vec<String>,
     close_timeout: Duration,
     pongs: bool,
+    keepalive: Option<(Duration, Duration)>,
     #[cfg(feature = "p3")]
     reconstruction_policy: Option<ReconstructionPolicy>,
 }
@@ -70,6 +71,7 @@ impl ClientRequest {
             subprotocols: Vec::new(),
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             pongs: false,
+            keepalive: None,
             #[cfg(feature = "p3")]
             reconstruction_policy: None,
         }
@@ -125,6 +127,45 @@ impl ClientRequest {
         self
     }
 
+    /// Keeps the connection alive and notices a dead peer (default: off):
+    /// after `interval` in which nothing arrived from the peer a ping goes
+    /// out, and when nothing (its pong or any other frame) arrives within
+    /// `timeout` of that ping, the connection is closed (close code 1011)
+    /// and the receive fails with [`Error::KeepaliveTimeout`]. Anything the
+    /// peer sends counts, so a busy connection is never pinged. Durations
+    /// count as at least 1 ms and at most a year.
+    ///
+    /// The clock is looked at while a receive waits (`recv`, the `Stream`,
+    /// or the receiving half of a `split`): an app that never receives
+    /// sends no keepalive pings. The answers to these pings are not handed
+    /// up, even with [`ClientRequest::pongs`].
+    ///
+    /// Only a connection the crate runs itself (feature `sockets`) can
+    /// ping: `golem:websocket` (Golem, and the polyfill behind the default
+    /// build) has no ping in its interface, so there a request with a
+    /// keepalive fails at connect with [`Error::Unsupported`] rather than
+    /// run without the protection it asks for.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use wasm_websocket::{ClientRequest, Error, WebSocket};
+    ///
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let request = ClientRequest::new("ws://127.0.0.1:9001/feed")
+    ///     .keepalive(Duration::from_secs(20), Duration::from_secs(10));
+    /// let mut ws = WebSocket::connect_with(request).await?;
+    /// match ws.recv().await {
+    ///     Err(Error::KeepaliveTimeout(_)) => { /* the peer is gone: reconnect */ }
+    ///     other => { let _ = other?; }
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keepalive = Some((clamp_keepalive(interval), clamp_keepalive(timeout)));
+        self
+    }
+
     /// What the host does with the connection when it restores the
     /// component after a restart (the `p3` feature); the host's default when
     /// not set.
@@ -176,6 +217,11 @@ impl ClientRequest {
         self.pongs
     }
 
+    /// The keepalive `(interval, timeout)` set, if any.
+    pub(crate) fn keepalive_value(&self) -> Option<(Duration, Duration)> {
+        self.keepalive
+    }
+
     /// Checks everything a client can check without the network and returns
     /// the URL, parsed once, and the headers to hand to the host.
     pub(crate) fn validate(&self) -> Result<(WsUrl, Vec<(String, String)>)> {
@@ -184,6 +230,15 @@ impl ClientRequest {
             .map_err(|e| Error::InvalidHeader(e.to_string()))?;
         Ok((url, headers))
     }
+}
+
+/// The shortest keepalive interval or timeout: a zero one counts as this.
+pub(crate) const MIN_KEEPALIVE: Duration = Duration::from_millis(1);
+
+/// A keepalive interval or timeout as used: at least [`MIN_KEEPALIVE`], at
+/// most [`MAX_TIMEOUT`].
+pub(crate) fn clamp_keepalive(d: Duration) -> Duration {
+    limits::clamp_timeout(d).max(MIN_KEEPALIVE)
 }
 
 impl From<&str> for ClientRequest {
@@ -304,6 +359,22 @@ mod tests {
                 .subprotocol("v1"),
         );
         assert!(matches!(err, Err(Error::InvalidHeader(m)) if m.contains("twice")));
+    }
+
+    #[test]
+    fn keepalive_is_off_unless_set_and_clamped() {
+        assert_eq!(ClientRequest::new("ws://h").keepalive_value(), None);
+        let request = ClientRequest::new("ws://h")
+            .keepalive(Duration::from_secs(20), Duration::from_secs(10));
+        assert_eq!(
+            request.keepalive_value(),
+            Some((Duration::from_secs(20), Duration::from_secs(10)))
+        );
+        let request = ClientRequest::new("ws://h").keepalive(Duration::ZERO, Duration::MAX);
+        assert_eq!(
+            request.keepalive_value(),
+            Some((MIN_KEEPALIVE, MAX_TIMEOUT))
+        );
     }
 
     #[test]

@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 use crate::host::yield_to_host;
 use wasm_websocket_engine::accept::{self, HeadError, HeadReader, Request};
 use wasm_websocket_engine::io::TcpIo;
+use wasm_websocket_engine::keepalive::Keepalive;
 use wasm_websocket_engine::listen::TcpListener;
 use wasm_websocket_engine::session::{Session, ws_config};
 use wasm_websocket_engine::transport::Transport;
@@ -85,12 +86,14 @@ pub struct ServerConfig {
     backlog: u32,
     close_timeout: Duration,
     pongs: bool,
+    keepalive: Option<(Duration, Duration)>,
 }
 
 impl Default for ServerConfig {
     /// 64 MiB messages, 16 MiB frames (tungstenite's defaults, as the
     /// client's), 10 s for a handshake, 1024 connections, a backlog of 128,
-    /// [`DEFAULT_CLOSE_TIMEOUT`] for a close, and pongs dropped.
+    /// [`DEFAULT_CLOSE_TIMEOUT`] for a close, pongs dropped, and no
+    /// keepalive.
     fn default() -> Self {
         ServerConfig {
             max_message_size: limits::DEFAULT_MAX_MESSAGE_SIZE,
@@ -100,6 +103,7 @@ impl Default for ServerConfig {
             backlog: 128,
             close_timeout: DEFAULT_CLOSE_TIMEOUT,
             pongs: false,
+            keepalive: None,
         }
     }
 }
@@ -155,6 +159,27 @@ impl ServerConfig {
     pub fn pongs(mut self, receive: bool) -> Self {
         self.pongs = receive;
         self
+    }
+
+    /// Keeps accepted connections alive and notices dead clients (default:
+    /// off): after `interval` in which nothing arrived from a client a ping
+    /// goes out, and when nothing arrives within `timeout` of that ping the
+    /// connection is closed (close code 1011) and its receive fails with
+    /// [`Error::KeepaliveTimeout`]. As
+    /// [`ClientRequest::keepalive`](crate::ClientRequest::keepalive): the
+    /// clock is looked at while a receive waits, the answers are not handed
+    /// up, and durations count as at least 1 ms and at most a year.
+    pub fn keepalive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.keepalive = Some((
+            crate::request::clamp_keepalive(interval),
+            crate::request::clamp_keepalive(timeout),
+        ));
+        self
+    }
+
+    /// The keepalive `(interval, timeout)` set, if any.
+    pub fn keepalive_value(&self) -> Option<(Duration, Duration)> {
+        self.keepalive
     }
 
     /// The largest message size set.
@@ -542,8 +567,15 @@ impl Incoming {
             .find(|(n, _)| n == "host")
             .map_or_else(|| self.peer.to_string(), |(_, v)| v.clone());
         let url = format!("ws://{host}{}", self.request.uri());
+        let mut session =
+            Session::new(ws, self.io, self.config.pongs).limits_set_by(accept::SIZE_SETTINGS);
+        session.keepalive(
+            self.config
+                .keepalive
+                .map(|(interval, timeout)| Keepalive { interval, timeout }),
+        );
         Ok(WebSocket::from_engine(
-            Session::new(ws, self.io, self.config.pongs).limits_set_by(accept::SIZE_SETTINGS),
+            session,
             url,
             protocol.map(str::to_owned),
             // The peer's side of the handshake: its request headers.
@@ -576,6 +608,16 @@ mod tests {
         assert_eq!(config.backlog, 128);
         assert_eq!(config.close_timeout, DEFAULT_CLOSE_TIMEOUT);
         assert!(!config.pongs);
+        assert_eq!(config.keepalive_value(), None);
+    }
+
+    #[test]
+    fn keepalive_is_set_and_clamped() {
+        let config = ServerConfig::default().keepalive(Duration::from_secs(30), Duration::ZERO);
+        assert_eq!(
+            config.keepalive_value(),
+            Some((Duration::from_secs(30), Duration::from_millis(1)))
+        );
     }
 
     #[test]

@@ -141,7 +141,12 @@ impl WebSocket {
         let (url, headers) = request.validate()?;
         #[cfg(feature = "sockets")]
         {
-            let opened = host::engine::connect(&url, &headers, request.pongs_value()).await?;
+            let mut opened = host::engine::connect(&url, &headers, request.pongs_value()).await?;
+            opened
+                .session
+                .keepalive(request.keepalive_value().map(|(interval, timeout)| {
+                    wasm_websocket_engine::keepalive::Keepalive { interval, timeout }
+                }));
             Ok(WebSocket::from_engine(
                 opened.session,
                 request.url().to_owned(),
@@ -152,6 +157,13 @@ impl WebSocket {
         }
         #[cfg(not(feature = "sockets"))]
         {
+            if request.keepalive_value().is_some() {
+                return Err(Error::Unsupported(
+                    "keepalive: golem:websocket has no ping, so the host cannot keep the \
+                     connection alive (ClientRequest::keepalive needs the feature `sockets`)"
+                        .to_owned(),
+                ));
+            }
             let headers = (!headers.is_empty()).then_some(headers);
             let conn = host::HostConnection::connect(
                 url.as_str(),

@@ -19,6 +19,9 @@ pub enum ReadFailure {
     AlreadyClosed,
     /// Anything else (not expected while reading): `receive-failure(text)`.
     Other(String),
+    /// The peer answered no keepalive ping within this timeout
+    /// ([`crate::keepalive`]): the session sent close 1011 and is over.
+    KeepaliveTimeout(std::time::Duration),
 }
 
 /// Close code 1002: protocol error.

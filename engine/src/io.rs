@@ -180,6 +180,12 @@ impl TcpIo {
         self.slice.set(slice);
     }
 
+    /// What the current slice has left (compared with the slice it started
+    /// as: whether the read took anything).
+    pub fn slice(&self) -> Slice {
+        self.slice.get()
+    }
+
     /// Counts one control frame against the slice; `false` once it is spent.
     pub fn take_frame(&self) -> bool {
         let mut slice = self.slice.get();

@@ -25,6 +25,7 @@ pub mod errors;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod io;
+pub mod keepalive;
 pub mod listen;
 pub mod net;
 pub mod session;

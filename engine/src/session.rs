@@ -14,6 +14,11 @@
 //! push out for a bounded time ([`LINGER_BYTES`], [`LINGER_TIME`]) before it
 //! drops the session; dropping it sends the TLS close_notify, reads and drops
 //! what already arrived, and closes TCP.
+//!
+//! A session may keep its peer alive ([`Session::keepalive`]): its reads ping
+//! a silent peer and end the session when the peer stays silent, and
+//! [`Session::keepalive_due`] tells the driver until when its wait for the
+//! input stream may last.
 
 use std::io::{ErrorKind, Write as _};
 use std::rc::Rc;
@@ -26,9 +31,11 @@ use crate::budget::Slice;
 use crate::close_watch::{self, PeerClose};
 use crate::errors::{self, ReadFailure};
 use crate::io::TcpIo;
+use crate::keepalive::{self, Beat, Heartbeat, Keepalive};
 use crate::protocol::close;
 use crate::settings;
 use crate::transport::Transport;
+use crate::wait::Instant;
 
 /// tungstenite's read buffer (its default is 128 KiB).
 pub const READ_BUFFER_SIZE: usize = 64 * 1024;
@@ -43,6 +50,10 @@ pub const CONTROL_ROOM: usize = 256;
 /// A close, ping or pong frame with its header: at most 2 + 4 (mask) + 125
 /// bytes.
 const CONTROL_FRAME_ROOM: usize = 256;
+
+/// Close code 1011 (internal error): the goodbye of a session whose peer did
+/// not answer a keepalive ping in time (as Python `websockets` sends).
+pub const KEEPALIVE_LOST: u16 = 1011;
 
 /// Close code 1001 (going away): the goodbye of a session dropped while open
 /// with no close sent. (Golem's host sends no close frame then; a bare TCP
@@ -142,6 +153,8 @@ pub struct Session {
     queued: bool,
     /// Where the size limits were set, for the text of a violation.
     size_settings: &'static str,
+    /// The keepalive, when set.
+    heartbeat: Option<Heartbeat>,
 }
 
 impl Session {
@@ -157,6 +170,7 @@ impl Session {
             ended: None,
             queued: false,
             size_settings: settings::SIZE_SETTINGS,
+            heartbeat: None,
         }
     }
 
@@ -166,6 +180,27 @@ impl Session {
     pub fn limits_set_by(mut self, size_settings: &'static str) -> Session {
         self.size_settings = size_settings;
         self
+    }
+
+    /// Keeps the peer alive (`None`: no more): from now on, a read that finds
+    /// the peer silent for `interval` queues a ping, and one that finds it
+    /// silent for `timeout` after that ping ends the session
+    /// ([`ReadFailure::KeepaliveTimeout`], after a close frame
+    /// [`KEEPALIVE_LOST`]). Anything that arrives counts as an answer. Only
+    /// reads look at the clock: a driver waits for the input stream no
+    /// longer than [`keepalive_due`](Session::keepalive_due).
+    pub fn keepalive(&mut self, setting: Option<Keepalive>) {
+        self.heartbeat = setting.map(|setting| Heartbeat::new(setting, now()));
+    }
+
+    /// When the next read has keepalive work to do (a ping to send, or the
+    /// peer to give up on), on the monotonic clock; `None` without a
+    /// keepalive, once a close was sent, or once the session is over.
+    pub fn keepalive_due(&self) -> Option<Instant> {
+        if self.ended.is_some() || self.close_sent {
+            return None;
+        }
+        self.heartbeat.as_ref().map(Heartbeat::due)
     }
 
     /// The TCP connection: its pollables are what a driver waits on.
@@ -282,7 +317,8 @@ impl Session {
         if self.queued {
             let _ = self.flush();
         }
-        self.io.start_slice(Slice::default());
+        let slice = Slice::default();
+        self.io.start_slice(slice);
         let event = loop {
             match self.ws.read() {
                 Ok(WsMessage::Text(text)) => {
@@ -292,7 +328,7 @@ impl Session {
                     break Event::Message(Received::Binary(data.into()));
                 }
                 Ok(WsMessage::Close(frame)) => break Event::Closed(self.peer_closed(frame)),
-                Ok(WsMessage::Pong(data)) if self.pongs => {
+                Ok(WsMessage::Pong(data)) if self.pongs && data != keepalive::PING_PAYLOAD => {
                     break Event::Message(Received::Pong(data.into()));
                 }
                 // A ping (its pong is queued and goes out below), or a pong
@@ -312,8 +348,48 @@ impl Session {
                 Err(e) => return Err(self.read_failed(e)),
             }
         };
+        // Anything read (a whole frame or a part) answers the keepalive.
+        self.beat(self.io.slice() != slice)?;
         let _ = self.flush();
         Ok(event)
+    }
+
+    /// The keepalive's turn in a read (`heard`: the read took something
+    /// from the peer): queues a ping after the interval of silence, or ends
+    /// the session once the peer stayed silent past the ping's timeout.
+    fn beat(&mut self, heard: bool) -> Result<(), ReadFailure> {
+        if self.ended.is_some() || self.close_sent {
+            return Ok(());
+        }
+        let Some(heartbeat) = &mut self.heartbeat else {
+            return Ok(());
+        };
+        let now = now();
+        if heard {
+            heartbeat.heard(now);
+            return Ok(());
+        }
+        match heartbeat.check(now) {
+            Beat::Wait => Ok(()),
+            Beat::Ping => {
+                let ping = WsMessage::Ping(keepalive::PING_PAYLOAD.to_vec().into());
+                // A failure is reported by the next send; the timeout runs.
+                let _ = self.queue(CONTROL_FRAME_ROOM, |ws| ws.write(ping));
+                Ok(())
+            }
+            Beat::Lost => {
+                let timeout = heartbeat.setting().timeout;
+                self.close_sent = true;
+                let frame = CloseFrame {
+                    code: KEEPALIVE_LOST.into(),
+                    reason: "keepalive ping timeout".into(),
+                };
+                let _ = self.queue(CONTROL_FRAME_ROOM, |ws| ws.close(Some(frame)));
+                let _ = self.flush();
+                self.ended = Some(None);
+                Err(ReadFailure::KeepaliveTimeout(timeout))
+            }
+        }
     }
 
     /// Starts the end of the session, never waiting: queues the goodbye
@@ -430,6 +506,11 @@ impl Session {
         self.ended = Some(info);
         failure
     }
+}
+
+/// The monotonic clock.
+fn now() -> Instant {
+    wasip2::clocks::monotonic_clock::now()
 }
 
 /// A ping or pong payload, refused over 125 bytes

@@ -9,18 +9,19 @@
 //! still on their way when a connection is dropped ([`Lingering`]).
 
 use std::cell::RefCell;
+use std::time::Duration;
 
 use wasip2::clocks::monotonic_clock;
 use wasip2::io::poll::Pollable;
 
 use crate::bindings::exports::golem::websocket::client::{CloseInfo, Error, Message};
 use wasm_websocket_engine::close_watch::PeerClose;
-use wasm_websocket_engine::connect::Connecting;
+use wasm_websocket_engine::connect::{Connecting, Opened};
 use wasm_websocket_engine::errors::ReadFailure;
 use wasm_websocket_engine::protocol::close;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
 use wasm_websocket_engine::settings::{self, Settings};
-use wasm_websocket_engine::target;
+use wasm_websocket_engine::target::{self, WsUrl};
 use wasm_websocket_engine::wait::{Deadline, ready_pollable, wait_for};
 
 /// How often the pollable of `subscribe` wakes the guest while our close
@@ -67,17 +68,7 @@ impl Connection {
         Lingering::sweep();
         let settings = Settings::from_env().map_err(failure)?;
         let url = target::parse(url).map_err(failure)?;
-        let mut connecting =
-            Connecting::start(&url, headers, settings.clone(), false).map_err(failure)?;
-        let opened = loop {
-            if let Some(opened) = connecting.step().map_err(failure)? {
-                break opened;
-            }
-            // A wait that times out is seen by the next step.
-            let pollables = connecting.subscribe();
-            let refs: Vec<&Pollable> = pollables.iter().collect();
-            wait_any(&refs, connecting.wait_deadline());
-        };
+        let opened = open_session(&url, headers, settings.clone(), false).map_err(failure)?;
         Ok(Connection {
             inner: RefCell::new(Inner {
                 session: Some(opened.session),
@@ -132,7 +123,7 @@ impl Connection {
         if let Some(info) = session.ended() {
             return Err(Error::Closed(info.clone().map(close_info)));
         }
-        let frame = close_frame(code, reason)?;
+        let frame = close_frame(code, reason).map_err(Error::Other)?;
         let frame = frame
             .as_ref()
             .map(|(code, reason)| (*code, reason.as_str()));
@@ -184,15 +175,37 @@ impl Connection {
     }
 }
 
+/// Opens a session (lookup, TCP, TLS, handshake), blocking between the
+/// steps, within the settings' connect bound.
+pub(crate) fn open_session(
+    url: &WsUrl,
+    headers: &[(String, String)],
+    settings: Settings,
+    pongs: bool,
+) -> Result<Opened, String> {
+    let mut connecting = Connecting::start(url, headers, settings, pongs)?;
+    loop {
+        if let Some(opened) = connecting.step()? {
+            return Ok(opened);
+        }
+        // A wait that times out is seen by the next step.
+        let pollables = connecting.subscribe();
+        let refs: Vec<&Pollable> = pollables.iter().collect();
+        wait_any(&refs, connecting.wait_deadline());
+    }
+}
+
 /// The close frame for `close(code, reason)` (`None`: one without a code),
 /// as the protocol rules allow it: codes an endpoint may not send and
 /// reasons over 123 bytes are refused.
-fn close_frame(code: Option<u16>, reason: Option<String>) -> Result<Option<(u16, String)>, Error> {
+pub(crate) fn close_frame(
+    code: Option<u16>,
+    reason: Option<String>,
+) -> Result<Option<(u16, String)>, String> {
     let reason = reason.unwrap_or_default();
-    match close::outgoing(code, &reason) {
-        Ok(code) => Ok(code.map(|code| (code, reason))),
-        Err(e) => Err(Error::Other(format!("invalid close frame: {e}"))),
-    }
+    close::outgoing(code, &reason)
+        .map(|code| code.map(|code| (code, reason)))
+        .map_err(|e| format!("invalid close frame: {e}"))
 }
 
 fn close_info((code, reason): (u16, String)) -> CloseInfo {
@@ -284,25 +297,30 @@ impl Inner {
     /// Flushes within the send bound; past it the connection is broken off.
     fn flush_or_fail(&mut self) -> Result<(), Error> {
         let bound = self.settings.send_timeout;
-        let session = self.session()?;
-        // The clock starts (and is read) only when the socket does not take
-        // everything at once.
-        let mut deadline = None;
-        loop {
-            if session.flush().map_err(send_error)? {
-                return Ok(());
-            }
-            let until = *deadline.get_or_insert_with(|| Deadline::after(bound));
-            if !session.io().wait(until) {
-                let text = format!(
-                    "the peer did not take the frame within {} ms ({}); the connection \
-                     was shut down",
-                    bound.as_millis(),
-                    settings::SEND_TIMEOUT_MS
-                );
-                session.break_off(text.clone());
-                return Err(Error::SendFailure(text));
-            }
+        flush_within(self.session()?, bound).map_err(send_error)
+    }
+}
+
+/// Hands the queued frames to the socket, blocking for room at most `bound`;
+/// past it the connection is broken off (`SendError::Broken`).
+pub(crate) fn flush_within(session: &mut Session, bound: Duration) -> Result<(), SendError> {
+    // The clock starts (and is read) only when the socket does not take
+    // everything at once.
+    let mut deadline = None;
+    loop {
+        if session.flush()? {
+            return Ok(());
+        }
+        let until = *deadline.get_or_insert_with(|| Deadline::after(bound));
+        if !session.io().wait(until) {
+            let text = format!(
+                "the peer did not take the frame within {} ms ({}); the connection \
+                 was shut down",
+                bound.as_millis(),
+                settings::SEND_TIMEOUT_MS
+            );
+            session.break_off(text.clone());
+            return Err(SendError::Broken(text));
         }
     }
 }
@@ -328,6 +346,11 @@ fn read_failed(failure: ReadFailure, session: &Session) -> Error {
             Error::Closed(session.ended().cloned().flatten().map(close_info))
         }
         ReadFailure::Other(text) => Error::ReceiveFailure(text),
+        // golem:websocket connections run no keepalive.
+        ReadFailure::KeepaliveTimeout(timeout) => Error::ReceiveFailure(format!(
+            "the peer answered no keepalive ping within {} ms",
+            timeout.as_millis()
+        )),
     }
 }
 
@@ -350,7 +373,7 @@ impl Drop for Connection {
 /// never waiting); each is let go once all went out, or
 /// [`session::LINGER_TIME`] after its drop, and at most [`MAX_LINGERING`]
 /// are kept (the oldest goes first).
-struct Lingering;
+pub(crate) struct Lingering;
 
 /// The most dropped sessions kept lingering at once.
 const MAX_LINGERING: usize = 1024;
@@ -360,7 +383,7 @@ thread_local! {
 }
 
 impl Lingering {
-    fn keep(session: Session) {
+    pub(crate) fn keep(session: Session) {
         let until = Deadline::after(session::LINGER_TIME);
         let evicted = LINGERING.with(|lingering| {
             let mut lingering = lingering.borrow_mut();
@@ -373,7 +396,7 @@ impl Lingering {
 
     /// Pushes every lingering session on as far as its socket takes it now,
     /// and lets go of those that are done or out of time.
-    fn sweep() {
+    pub(crate) fn sweep() {
         let done = LINGERING.with(|lingering| {
             let mut lingering = lingering.borrow_mut();
             if lingering.is_empty() {

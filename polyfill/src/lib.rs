@@ -1,5 +1,8 @@
 //! A component that exports `golem:websocket/client@1.5.0`, implemented inside
 //! the guest over `wasi:sockets`: RFC 6455 by tungstenite, `wss://` by rustls.
+//! The default (WASI 0.2) build also exports the wasmCloud draft interface,
+//! `wasmcloud:websocket/client@0.1.1-draft`, over the same engine
+//! (`export_wasmcloud`).
 //!
 //! Compose it into an app that imports the interface:
 //! `wac plug app.wasm --plug polyfill.wasm -o app.composed.wasm`.
@@ -10,6 +13,8 @@
 mod connection;
 #[cfg(feature = "p3")]
 mod export_p3;
+#[cfg(not(feature = "p3"))]
+mod export_wasmcloud;
 
 #[cfg(not(feature = "p3"))]
 mod bindings {
@@ -69,6 +74,21 @@ impl GuestWebsocketConnection for Connection {
 
     fn subscribe(&self) -> Pollable {
         Connection::subscribe(self)
+    }
+}
+
+#[cfg(not(feature = "p3"))]
+impl bindings::exports::wasmcloud::websocket::client::Guest for Polyfill {
+    type Connection = export_wasmcloud::DraftConnection;
+
+    fn connect(
+        config: bindings::exports::wasmcloud::websocket::client::ClientConfig,
+    ) -> Result<
+        bindings::exports::wasmcloud::websocket::client::Connection,
+        bindings::exports::wasmcloud::websocket::types::WebsocketError,
+    > {
+        export_wasmcloud::DraftConnection::open(config)
+            .map(bindings::exports::wasmcloud::websocket::client::Connection::new)
     }
 }
 

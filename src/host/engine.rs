@@ -94,6 +94,7 @@ fn read_failed(failure: ReadFailure) -> Failure {
         ReadFailure::Violation { text, .. } => Failure::Error(Error::Protocol(text)),
         ReadFailure::Abrupt | ReadFailure::AlreadyClosed => Failure::Ended,
         ReadFailure::Other(text) => Failure::Error(Error::ReceiveFailed(text)),
+        ReadFailure::KeepaliveTimeout(timeout) => Failure::Error(Error::KeepaliveTimeout(timeout)),
     }
 }
 
@@ -135,6 +136,7 @@ impl Connection for EngineConnection {
             Ok(Event::Idle) => false,
         };
         let queued = session.queued();
+        let keepalive = session.keepalive_due();
         let io = session.io();
         io.take_wants();
         let mut pollables = Vec::with_capacity(2);
@@ -152,6 +154,12 @@ impl Connection for EngineConnection {
             read: !spent,
             write: queued,
             until,
+            keepalive,
+        };
+        // The keepalive's next turn ends the wait too: the next read pings.
+        let until = match (until, keepalive.map(reactor_instant)) {
+            (Some(u), Some(k)) => Some(u.min(k)),
+            (u, k) => u.or(k),
         };
         arm(
             &self.reading,
@@ -170,6 +178,7 @@ impl Connection for EngineConnection {
             read: false,
             write: false,
             until: Some(deadline),
+            keepalive: None,
         };
         arm(
             &self.reading,
@@ -213,6 +222,7 @@ impl Connection for EngineConnection {
                     read: false,
                     write: true,
                     until: None,
+                    keepalive: None,
                 };
                 let io = session.io();
                 arm(
@@ -232,6 +242,13 @@ impl Connection for EngineConnection {
             .send(Frame::Ping(payload))
             .map_err(send_failure)
     }
+}
+
+/// An instant of the engine's monotonic clock (nanoseconds) as a
+/// `std::time::Instant` (which reads the same clock on wasm32-wasip2).
+fn reactor_instant(at: wasm_websocket_engine::wait::Instant) -> Instant {
+    let now = wasip2::clocks::monotonic_clock::now();
+    Instant::now() + Duration::from_nanos(at.saturating_sub(now))
 }
 
 impl Drop for EngineConnection {
@@ -273,6 +290,8 @@ struct Key {
     read: bool,
     write: bool,
     until: Option<Instant>,
+    /// The session's keepalive turn (engine clock).
+    keepalive: Option<wasm_websocket_engine::wait::Instant>,
 }
 
 impl WatchState for Option<Key> {

@@ -158,6 +158,14 @@ async def hold(base: str, n: str) -> dict:
     return {"over_limit": result, "after_close": after["status"]}
 
 
+async def idle(base: str, seconds: str) -> dict:
+    # Reading goes on while idle, so the server's pings are answered.
+    async with connect(f"{base}/idle", open_timeout=PATIENCE, ping_interval=None) as ws:
+        await asyncio.sleep(float(seconds))
+        await ws.send("after the idle time")
+        return {"echoed": await asyncio.wait_for(ws.recv(), PATIENCE)}
+
+
 SCENARIOS = {
     "echo": echo,
     "many": many,
@@ -168,6 +176,7 @@ SCENARIOS = {
     "closed": closed,
     "first": first,
     "hold": hold,
+    "idle": idle,
 }
 
 

@@ -21,7 +21,9 @@
 //! ping with these bytes first; `ping` in the answer is `"ok"` or the error's
 //! variant name, e.g. `"Unsupported"` on a `golem:websocket` connection),
 //! `pongs=1` (receive the peer's pongs: `ClientRequest::pongs`; a pong is
-//! reported among the replies as `{"type": "pong", ...}`).
+//! reported among the replies as `{"type": "pong", ...}`), `keepalive=I,T`
+//! (`ClientRequest::keepalive` with an interval of I ms and a timeout of T
+//! ms; a `golem:websocket` connection refuses it at connect).
 //!
 //! Built with the feature `sockets` (`target/direct/echo.wasm`), it runs the
 //! protocol engine itself over wasi:sockets and is served as is, without the
@@ -114,6 +116,7 @@ impl Params {
         let mut send_after_close = false;
         let mut ping = None;
         let mut pongs = false;
+        let mut keepalive = None;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => url = Some(value.into_owned()),
@@ -143,6 +146,12 @@ impl Params {
                 "send_after_close" => send_after_close = flag(&key, &value)?,
                 "ping" => ping = Some(value.as_bytes().to_vec()),
                 "pongs" => pongs = flag(&key, &value)?,
+                "keepalive" => {
+                    let (interval, timeout) = value
+                        .split_once(',')
+                        .ok_or_else(|| format!("keepalive must be I,T in ms, got {value:?}"))?;
+                    keepalive = Some((millis(&key, interval)?, millis(&key, timeout)?));
+                }
                 _ => return Err(format!("unknown query parameter {key:?}")),
             }
         }
@@ -154,6 +163,9 @@ impl Params {
             );
         }
         let mut request = ClientRequest::new(url).pongs(pongs);
+        if let Some((interval, timeout)) = keepalive {
+            request = request.keepalive(interval, timeout);
+        }
         for (name, value) in headers {
             request = request.header(name, value);
         }

@@ -18,7 +18,9 @@
 //! `--max-frame-size BYTES`, `--handshake-timeout-ms MS`,
 //! `--close-timeout-ms MS` (`max` for either: `Duration::MAX`),
 //! `--max-connections N`, `--backlog N` ([`ServerConfig`]; its defaults
-//! otherwise), `--pongs` (receive the clients' pongs: `ServerConfig::pongs`).
+//! otherwise), `--pongs` (receive the clients' pongs: `ServerConfig::pongs`),
+//! `--keepalive-ms I,T` (`ServerConfig::keepalive`: ping a client silent
+//! for I ms, give up on it T ms later).
 //!
 //! Paths: `/refuse/STATUS` is refused with that HTTP status;
 //! `/close/CODE` is accepted and closed by the server at once with that
@@ -79,6 +81,16 @@ fn options() -> Result<Options, String> {
                 options.config = config.backlog(backlog)
             }
             "--pongs" => options.config = config.pongs(true),
+            "--keepalive-ms" => {
+                let pair = value()?;
+                let (interval, timeout) = pair
+                    .split_once(',')
+                    .ok_or(format!("{flag}: expected I,T, got {pair}"))?;
+                options.config = config.keepalive(
+                    Duration::from_millis(number(interval.to_owned())?),
+                    Duration::from_millis(number(timeout.to_owned())?),
+                )
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }

@@ -17,6 +17,7 @@ mod fanin;
 mod faults;
 mod handshake;
 mod hosts;
+mod keepalive;
 mod lifecycle;
 mod many;
 mod no_tls;
@@ -32,6 +33,7 @@ mod sink_and_stream;
 mod stall;
 mod tls;
 mod together;
+mod wasmcloud_draft;
 
 use std::time::Duration;
 
