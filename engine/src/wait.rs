@@ -63,3 +63,23 @@ pub fn wait_for(pollable: &Pollable, deadline: Deadline) -> bool {
         }
     }
 }
+
+/// Lets wasmtime's task for this component return to its tokio scheduler
+/// once, without waiting: a `poll` on a new zero-length clock pollable, which
+/// wasmtime answers by yielding its task once before reporting it ready
+/// (`Deadline::Past` in wasmtime-wasi 48 and 49).
+///
+/// Why: wasmtime's sockets report readiness through tokio, which grants a
+/// task 128 ready answers per turn (its coop budget) and then answers "not
+/// ready" for every socket until the task yields. The task yields only when
+/// the guest blocks in `poll` and nothing is ready, or on the first poll of
+/// a new zero-length pollable. The wstd reactor does not block while any task
+/// is runnable, and its non-blocking `poll` reuses one zero-length pollable,
+/// so once many sockets are ready the budget stays spent: under wasmtime 48
+/// `check-write` then reports no room for every socket at once
+/// (bytecodealliance/wasmtime#14174, fixed in 49 by #14265; `pollable.ready`
+/// answers from the same budget in 49 too, see the SDK's `watch.rs`).
+pub fn yield_to_host() {
+    let now = wasip2::clocks::monotonic_clock::subscribe_duration(0);
+    wasip2::io::poll::poll(&[&now]);
+}

@@ -22,7 +22,7 @@ use wasm_websocket_engine::protocol::close;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
 use wasm_websocket_engine::settings::{self, Settings};
 use wasm_websocket_engine::target::{self, WsUrl};
-use wasm_websocket_engine::wait::{Deadline, ready_pollable, wait_for};
+use wasm_websocket_engine::wait::{Deadline, ready_pollable, wait_for, yield_to_host};
 
 /// How often the pollable of `subscribe` wakes the guest while our close
 /// frame waits for room in a full socket, so that the next receive can push
@@ -357,12 +357,18 @@ fn read_failed(failure: ReadFailure, session: &Session) -> Error {
 impl Drop for Connection {
     /// Ends the connection, never waiting: the goodbye (close 1001 unless a
     /// close was sent) and what else is queued go out as far as the socket
-    /// takes them now; what it does not take lingers ([`Lingering`]).
+    /// takes them now, and once more after one turn of the host
+    /// ([`yield_to_host`]: under wasmtime 48 every stream reports no room
+    /// once many wrote at once); what it still does not take lingers
+    /// ([`Lingering`]).
     fn drop(&mut self) {
         if let Some(mut session) = self.inner.get_mut().session.take()
             && session.leave()
         {
-            Lingering::keep(session);
+            yield_to_host();
+            if matches!(session.flush(), Ok(false)) {
+                Lingering::keep(session);
+            }
         }
     }
 }
@@ -402,6 +408,7 @@ impl Lingering {
             if lingering.is_empty() {
                 return Vec::new();
             }
+            yield_to_host();
             let mut done = Vec::new();
             for (mut session, until) in lingering.drain(..).collect::<Vec<_>>() {
                 if matches!(session.flush(), Ok(false)) && !until.passed() {
