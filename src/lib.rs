@@ -55,9 +55,7 @@
 //! engine (tungstenite, rustls for `wss://`) in the app itself over
 //! `wasi:sockets`: no polyfill, no composition, and no `golem:websocket`
 //! import, so not for Golem. Every wait (lookup, connect, handshakes, a send
-//! that finds the socket full) is on the wstd reactor (a send blocks at most
-//! 1 ms at a time where wasmtime 48 reports a full socket writable); the
-//! connection also
+//! that finds the socket full) is on the wstd reactor; the connection also
 //! reports the agreed subprotocol ([`WebSocket::protocol`]) and the response
 //! headers ([`WebSocket::handshake_headers`]), sends pings
 //! ([`WebSocket::ping`]) and, where asked ([`ClientRequest::pongs`]),

@@ -341,10 +341,9 @@ impl WebSocketSender {
     /// receiver still sees it. After a close, sending is
     /// [`Error::AlreadyClosed`].
     ///
-    /// With the feature `sockets`, a send waits on the reactor (blocking the
-    /// component at most 1 ms at a time, where wasmtime 48 reports the socket
-    /// writable while it takes nothing) while the socket takes no more: until the
-    /// frame before it and then its own are handed over. A peer that stops
+    /// With the feature `sockets`, a send waits on the reactor while the
+    /// socket takes no more: until the frame before it and then its own are
+    /// handed over. A peer that stops
     /// reading holds it as long; bound it with a timeout if that matters.
     pub async fn send(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await?;
