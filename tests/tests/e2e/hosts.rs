@@ -41,6 +41,81 @@ fn jco_serve_serves_the_direct_echo() {
     on_jco(&direct("echo"));
 }
 
+#[test]
+fn wash_dev_serves_the_wasmcloud_draft_example() {
+    let mut peer = PythonPeer::start();
+    let app = hosts::wash_dev(&composed("wasmcloud-draft"), &[port_of(&peer)]);
+    draft_scenarios(&app, &mut peer, WASH_LOOPBACK);
+}
+
+#[test]
+fn jco_serve_serves_the_wasmcloud_draft_example() {
+    let mut peer = PythonPeer::start();
+    let app = hosts::jco_serve(&composed("wasmcloud-draft"));
+    draft_scenarios(&app, &mut peer, "localhost");
+}
+
+/// The wasmCloud draft example (plain bindings of
+/// `wasmcloud:websocket@0.1.1-draft`, served by the polyfill) on another
+/// host: text and binary byte-exact up to 1 MiB, a ping whose pong comes
+/// back as a message, and close codes both ways.
+fn draft_scenarios(app: &ServedApp, peer: &mut PythonPeer, host: &str) {
+    let url = |target: &str| peer.url_with_host(host, target);
+    for (size, binary) in [
+        ("0", "0"),
+        ("70000", "1"),
+        ("1048576", "0"),
+        ("1048576", "1"),
+    ] {
+        let seen = draft(
+            app,
+            &[
+                ("url", &url("/echo")),
+                ("size", size),
+                ("binary", binary),
+                ("count", "2"),
+                ("ping", "are you there"),
+                ("close_code", "4001"),
+                ("close_reason", "bye"),
+            ],
+        );
+        let what = format!("size {size}, binary={binary}: {seen}");
+        let received = seen["received"].as_array().expect("received");
+        assert_eq!(received.len(), 3, "a pong and two echoes: {what}");
+        assert!(
+            received
+                .iter()
+                .any(|r| r["type"] == "pong" && r["data"] == "are you there"),
+            "{what}"
+        );
+        let echoes: Vec<_> = received.iter().filter(|r| r["type"] != "pong").collect();
+        assert!(echoes.iter().all(|r| r["echo_exact"] == true), "{what}");
+        assert_eq!(seen["close_result"], "ok", "{what}");
+        assert_eq!(
+            seen["peer_close"],
+            json!({"code": 4001, "reason": "bye"}),
+            "{what}"
+        );
+    }
+    // The peer closes first: its code and reason come back as a message.
+    let seen = draft(
+        app,
+        &[("url", &url("/close?code=4003&reason=going%20home"))],
+    );
+    assert_eq!(
+        seen["peer_close"],
+        json!({"code": 4003, "reason": "going home"}),
+        "{seen}"
+    );
+}
+
+/// The draft example's JSON answer (it must be 200).
+fn draft(app: &ServedApp, params: &[(&str, &str)]) -> serde_json::Value {
+    let response = app.get(params);
+    assert_eq!(response.status, 200, "{}", response.text());
+    serde_json::from_slice(&response.body).unwrap_or_else(|e| panic!("{e}: {}", response.text()))
+}
+
 /// The `server` example under `jco run`: one Python client's echo, ping
 /// and close, then 50 clients at once.
 #[test]
