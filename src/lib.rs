@@ -54,7 +54,9 @@
 //! With `features = ["sockets"]`, [`WebSocket::connect`] runs the protocol
 //! engine (tungstenite, rustls for `wss://`) in the app itself over
 //! `wasi:sockets`: no polyfill, no composition, and no `golem:websocket`
-//! import, so not for Golem. Every wait (lookup, connect, handshakes, a send
+//! import. Golem 1.5 provides `wasi:sockets`, but not durably: after a
+//! restart the socket is gone and the replay runs its calls again live, so a
+//! Golem agent should use the default build. Every wait (lookup, connect, handshakes, a send
 //! that finds the socket full) is on the wstd reactor (a send blocks at most
 //! 1 ms at a time where wasmtime 48 reports a full socket writable); the
 //! connection also
