@@ -66,7 +66,7 @@ pub async fn run(run: Run) -> wasmtime::Result<i32> {
             }
         }
     };
-    if let Err(divergence) = store.data().oplog().finish() {
+    if let Some(divergence) = store.data().oplog().unreplayed() {
         eprintln!("testhost: {divergence}");
         return Ok(DIVERGENCE_EXIT);
     }

@@ -7,9 +7,10 @@
 //!
 //! `run` options: `--oplog FILE` (replayed if it exists, then appended to),
 //! `--strict` (a replayed call must match its entry's arguments too, not only
-//! its name), `--crash-at N` (the process ends, status 75, when the call
-//! that would be entry N starts live), `--env K=V`, `--pool N` (WebSocket
-//! connections at once, default 100).
+//! its name), `--crash-at N` or `--crash-at NAME#K` (the process ends,
+//! status 75, when the call that would be entry N, or the Kth call named
+//! NAME, starts live), `--env K=V`, `--pool N` (WebSocket connections at
+//! once, default 100).
 
 #[cfg(not(target_family = "wasm"))]
 fn main() {
@@ -52,7 +53,8 @@ mod cli {
                 "--oplog" if rest.is_empty() => oplog = Some(PathBuf::from(value("--oplog")?)),
                 "--strict" if rest.is_empty() => options.strict = true,
                 "--crash-at" if rest.is_empty() => {
-                    options.crash_at = Some(value("--crash-at")?.parse()?)
+                    let at = value("--crash-at")?;
+                    options.crash_at = Some(at.parse().map_err(wasmtime::Error::msg)?)
                 }
                 "--pool" if rest.is_empty() => pool = value("--pool")?.parse()?,
                 "--addr" if rest.is_empty() => addr = value("--addr")?.parse()?,

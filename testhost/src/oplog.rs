@@ -69,10 +69,34 @@ impl std::error::Error for Divergence {}
 pub struct OplogOptions {
     /// Check the arguments of a replayed call too, not only its name.
     pub strict: bool,
-    /// Stop the process (exit [`CRASH_EXIT`]) when the call that would be
-    /// entry `crash_at` starts live: a crash inside that call, before its
-    /// result is written.
-    pub crash_at: Option<usize>,
+    /// Stop the process (exit [`CRASH_EXIT`]) when this call starts live:
+    /// a crash inside that call, before its result is written.
+    pub crash_at: Option<CrashAt>,
+}
+
+/// Where a run crashes on purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrashAt {
+    /// The call that would be this entry of the oplog.
+    Entry(usize),
+    /// The `n`th call (from 1, replayed ones counted) of this name.
+    Call(String, usize),
+}
+
+impl std::str::FromStr for CrashAt {
+    type Err = String;
+
+    /// `N` (an entry) or `NAME#N` (the `N`th call of `NAME`).
+    fn from_str(text: &str) -> Result<CrashAt, String> {
+        let number = |text: &str| {
+            text.parse::<usize>()
+                .map_err(|_| format!("not an entry index or NAME#N: {text:?}"))
+        };
+        match text.rsplit_once('#') {
+            Some((call, n)) => Ok(CrashAt::Call(call.to_owned(), number(n)?)),
+            None => Ok(CrashAt::Entry(number(text)?)),
+        }
+    }
 }
 
 /// The oplog of one run.
@@ -83,6 +107,8 @@ pub struct Oplog {
     cursor: usize,
     /// How many entries were appended since.
     appended: usize,
+    /// How many calls of each name were made (replayed or live).
+    calls: std::collections::HashMap<String, usize>,
     /// Where entries are appended; `None` records nothing (a served request).
     file: Option<File>,
     options: OplogOptions,
@@ -95,6 +121,7 @@ impl Oplog {
             replay: Vec::new(),
             cursor: 0,
             appended: 0,
+            calls: Default::default(),
             file: None,
             options: OplogOptions::default(),
         }
@@ -119,6 +146,7 @@ impl Oplog {
             replay,
             cursor: 0,
             appended: 0,
+            calls: Default::default(),
             file: Some(file),
             options,
         })
@@ -134,8 +162,16 @@ impl Oplog {
     /// `None` (run it, then [`Oplog::record`] what it returned), unless
     /// this is the call `crash_at` names, which ends the process.
     pub fn replay<R: DeserializeOwned>(&mut self, call: &str, args: &Value) -> Result<Option<R>> {
+        let made = self.calls.entry(call.to_owned()).or_default();
+        *made += 1;
+        let made = *made;
         let Some(entry) = self.replay.get(self.cursor) else {
-            if self.options.crash_at == Some(self.len()) {
+            let crash = match &self.options.crash_at {
+                Some(CrashAt::Entry(index)) => *index == self.len(),
+                Some(CrashAt::Call(name, n)) => name == call && *n == made,
+                None => false,
+            };
+            if crash {
                 eprintln!(
                     "testhost: crash before oplog entry {} ({call} {args})",
                     self.len()
@@ -182,21 +218,18 @@ impl Oplog {
 
     /// How many entries the oplog holds: the replayed part and what was
     /// appended.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.replay.len() + self.appended
     }
 
     /// After the guest finished: entries it never asked for are a
     /// divergence too (the guest ended first).
-    pub fn finish(&self) -> Result<(), Divergence> {
-        match self.replay.get(self.cursor) {
-            Some(entry) => Err(Divergence {
-                index: self.cursor,
-                logged: entry.clone(),
-                called: None,
-            }),
-            None => Ok(()),
-        }
+    pub fn unreplayed(&self) -> Option<Divergence> {
+        self.replay.get(self.cursor).map(|entry| Divergence {
+            index: self.cursor,
+            logged: entry.clone(),
+            called: None,
+        })
     }
 }
 
