@@ -21,8 +21,9 @@ pub const DIVERGED: i32 = 3;
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The test host binary and the scenarios component, built once per test
-/// run (`just test` built them before; then this is a no-op).
-fn built() -> &'static (PathBuf, PathBuf) {
+/// run (`just test` built them before; then this is a no-op), with the
+/// uncomposed `fanin` example the serve test uses.
+pub fn built() -> &'static (PathBuf, PathBuf) {
     static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
         cargo(&["build", "--release", "-p", "wasm-websocket-testhost"]);
@@ -33,6 +34,8 @@ fn built() -> &'static (PathBuf, PathBuf) {
             "wasm32-wasip2",
             "-p",
             "golem-scenarios",
+            "-p",
+            "fanin",
         ]);
         (
             repo_path("target/release/wasm-websocket-testhost"),

@@ -12,9 +12,13 @@
 //! uninterrupted run reports, and the peer must see the live continuation
 //! (a reopened connection echoes again; a closed one stays closed; a failed
 //! reconnect is the app's error).
+//!
+//! `serve` runs an HTTP example on the test host, for what only a shared
+//! host shows (the executor-wide connection pool).
 
 mod host;
 mod peer;
+mod serve;
 
 use std::time::Duration;
 
