@@ -152,6 +152,11 @@ impl Oplog {
         })
     }
 
+    /// Whether live calls are written down (there is an oplog file).
+    pub fn records(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// Whether calls run live now (nothing left to replay).
     pub fn is_live(&self) -> bool {
         self.cursor >= self.replay.len()

@@ -104,7 +104,11 @@ impl HostWebsocketConnection for Ctx {
         conn: Resource<Connection>,
         message: Message,
     ) -> wasmtime::Result<Result<(), Error>> {
-        let args = json!({ "message": RecordedMessage::from(&message) });
+        // Without an oplog the message is not copied into one.
+        let args = match self.oplog.records() {
+            true => json!({ "message": RecordedMessage::from(&message) }),
+            false => serde_json::Value::Null,
+        };
         self.durable(SEND, args, &conn, async |live| {
             live.stream
                 .send(to_tungstenite(message))
@@ -230,11 +234,13 @@ impl Ctx {
                         }
                     },
                 };
-                let record = match &result {
-                    Ok(value) => Ok(value.to_recorded()),
-                    Err(err) => Err(RecordedError::from(err)),
-                };
-                self.oplog.record(call, args, &record)?;
+                if self.oplog.records() {
+                    let record = match &result {
+                        Ok(value) => Ok(value.to_recorded()),
+                        Err(err) => Err(RecordedError::from(err)),
+                    };
+                    self.oplog.record(call, args, &record)?;
+                }
                 result
             }
         };
@@ -407,12 +413,46 @@ impl WireValue for Option<Message> {
     }
 }
 
-/// A message in the oplog.
+/// A message in the oplog (binary data as hex).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum RecordedMessage {
     Text(String),
-    Binary(Vec<u8>),
+    Binary(#[serde(with = "hex")] Vec<u8>),
+}
+
+/// Binary data in the oplog as lowercase hex; anything else is not a
+/// message (and a replay that meets it diverges).
+mod hex {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(data: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let mut text = String::with_capacity(data.len() * 2);
+        for byte in data {
+            text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+            text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+        }
+        serializer.serialize_str(&text)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if text.len() % 2 != 0 {
+            return Err(D::Error::custom("hex of odd length"));
+        }
+        (0..text.len())
+            .step_by(2)
+            .map(|at| {
+                text.get(at..at + 2)
+                    .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+                    .ok_or_else(|| D::Error::custom("not hex"))
+            })
+            .collect()
+    }
 }
 
 impl From<&Message> for RecordedMessage {
