@@ -16,6 +16,8 @@
 //! `serve` runs an HTTP example on the test host, for what only a shared
 //! host shows (the executor-wide connection pool).
 
+#![cfg(not(target_family = "wasm"))]
+
 mod host;
 mod peer;
 mod serve;
