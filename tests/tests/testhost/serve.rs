@@ -1,6 +1,8 @@
 //! The test host serving a `wasi:http` example (uncomposed: the host
 //! provides golem:websocket), as `wasmtime serve` does, with one WebSocket
-//! pool for all requests (Golem's executor-wide pool).
+//! pool for all requests (Golem's executor-wide pool): the default-mode
+//! scenarios that the end-to-end tests run on the polyfill (`tests/e2e/`),
+//! here on a host built like Golem's.
 
 use std::net::SocketAddr;
 use std::process::Command;
@@ -8,6 +10,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use wasm_websocket_tests::apps::{Close, EchoReport};
+use wasm_websocket_tests::fault_server::{ClientClose, FaultServer};
 use wasm_websocket_tests::http;
 use wasm_websocket_tests::process::Process;
 
@@ -99,4 +103,79 @@ fn a_connect_past_the_pool_waits_until_a_connection_closes() {
         "the 101st connect did not wait for the pool: {waited:?}"
     );
     assert_eq!(peer.accepted(), 101);
+}
+
+/// `echo`'s report for the query `params`.
+fn echo(served: &Served, params: &[(&str, &str)]) -> EchoReport {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params)
+        .finish();
+    serde_json::from_value(served.get(&query)).expect("an echo report")
+}
+
+#[test]
+fn text_and_binary_round_trip_byte_exact() {
+    let server = FaultServer::start();
+    let served = Served::start("echo", 100);
+    let url = server.url("/echo");
+    for size in [0, 1, 125, 126, 65535, 65536, 1 << 20] {
+        for binary in ["0", "1"] {
+            let size_text = size.to_string();
+            let report = echo(
+                &served,
+                &[
+                    ("url", &url),
+                    ("size", &size_text),
+                    ("binary", binary),
+                    ("timeout_ms", "60000"),
+                ],
+            );
+            let what = format!("size {size}, binary={binary}: {report:?}");
+            assert_eq!(report.received.len(), 1, "{what}");
+            let reply = &report.received[0];
+            assert_eq!(
+                reply.kind,
+                if binary == "1" { "binary" } else { "text" },
+                "{what}"
+            );
+            assert_eq!(reply.len, size, "{what}");
+            assert!(reply.echo_exact, "{what}");
+            assert_eq!(report.error, None, "{what}");
+        }
+    }
+}
+
+#[test]
+fn close_codes_cross_both_ways() {
+    // The app's close code and reason reach the peer.
+    let server = FaultServer::start();
+    let served = Served::start("echo", 100);
+    let url = server.url("/echo");
+    let report = echo(
+        &served,
+        &[
+            ("url", &url),
+            ("close_code", "4001"),
+            ("close_reason", "bye"),
+        ],
+    );
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(
+        server.wait_for_close(Duration::from_secs(10)),
+        ClientClose {
+            code: Some(4001),
+            reason: "bye".into()
+        }
+    );
+    // The peer's reaches the app that reads it (here it waits for a second
+    // reply, and the peer closes after the first).
+    let url = server.url("/close-after?n=1&code=4002&reason=later");
+    let report = echo(&served, &[("url", &url), ("expect", "2")]);
+    assert_eq!(report.received.len(), 1, "{report:?}");
+    assert_eq!(report.close, Some(Close::new(4002, "later")), "{report:?}");
+    // An app that closes first is answered with its own close frame on
+    // Golem's host, which never reads the peer's answer; the polyfill reports
+    // the peer's (by design: wit/README.md, "After our close").
+    let report = echo(&served, &[("url", &url)]);
+    assert_eq!(report.close, Some(Close::new(1000, "")), "{report:?}");
 }
