@@ -34,11 +34,10 @@ feed-demo: setup
 
 # Everything: unit tests, end-to-end tests, Golem's scenarios on the test host (testhost/, built once in release), the agents' imports, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
-    cargo test --quiet -p wasm-websocket -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
-    cargo test --quiet -p wasm-websocket-polyfill --features p3
     cargo build --quiet --release -p wasm-websocket-testhost
     cargo build --quiet --release --target wasm32-wasip2 -p golem-scenarios
-    cargo test --quiet -p wasm-websocket-tests --test testhost
+    cargo test --quiet -p wasm-websocket -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
+    cargo test --quiet -p wasm-websocket-polyfill --features p3
     cargo test --quiet -p wasm-websocket --features server
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
