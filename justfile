@@ -32,8 +32,10 @@ build-agents *generations: setup
 feed-demo: setup
     bash scripts/feed-demo.sh
 
-# Everything: unit tests, end-to-end tests, the agents' imports, a crate outside the workspace on the packaged crates, Autobahn, and one quick pass of the benchmarks.
+# Everything: unit tests, end-to-end tests, Golem's scenarios on the test host (testhost/, built once in release), the agents' imports, a crate outside the workspace on the packaged crates, Autobahn, and one quick pass of the benchmarks.
 test: build build-agents
+    cargo build --quiet --release -p wasm-websocket-testhost
+    cargo build --quiet --release --target wasm32-wasip2 -p golem-scenarios
     cargo test --quiet -p wasm-websocket -p wasm-websocket-protocol -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
     cargo test --quiet -p wasm-websocket --features server

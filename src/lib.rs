@@ -54,8 +54,11 @@
 //! With `features = ["sockets"]`, [`WebSocket::connect`] runs the protocol
 //! engine (tungstenite, rustls for `wss://`) in the app itself over
 //! `wasi:sockets`: no polyfill, no composition, and no `golem:websocket`
-//! import, so not for Golem. Every wait (lookup, connect, handshakes, a send
-//! that finds the socket full) is on the wstd reactor; the connection also
+//! import. Golem 1.5 provides `wasi:sockets`, but not durably: after a
+//! restart the socket is gone and the replay runs its calls again live, so a
+//! Golem agent should use the default build. Every wait (lookup, connect,
+//! handshakes, a send that finds the socket full) is on the wstd reactor; the
+//! connection also
 //! reports the agreed subprotocol ([`WebSocket::protocol`]) and the response
 //! headers ([`WebSocket::handshake_headers`]), sends pings
 //! ([`WebSocket::ping`]) and, where asked ([`ClientRequest::pongs`]),

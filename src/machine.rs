@@ -474,14 +474,6 @@ impl<C: Connection> Core<C> {
         self.wake |= ALL;
     }
 
-    /// The host connection, for tests that play the host's part.
-    #[cfg(all(test, feature = "p2", not(feature = "sockets")))]
-    pub(crate) fn with_connection(&mut self, f: impl FnOnce(&mut C)) {
-        if let Some(conn) = &mut self.conn {
-            f(conn);
-        }
-    }
-
     /// What dropping the last half does: an open connection gets a normal
     /// close (best effort: the peer may be gone, and nobody is left to
     /// tell), then the host connection is released.
