@@ -26,6 +26,22 @@ struct Output {
     changed: Condvar,
 }
 
+/// Has the kernel kill the program `command` starts when the thread that
+/// started it ends (`PR_SET_PDEATHSIG`), so that a test that dies takes its
+/// children along.
+pub fn die_with_parent(command: &mut Command) {
+    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+}
+
 impl Process {
     /// Starts `command` with piped output; `name` labels it in messages.
     pub fn spawn(name: &str, mut command: Command) -> Process {
@@ -33,16 +49,7 @@ impl Process {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-        unsafe {
-            command.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
-                    Ok(())
-                } else {
-                    Err(std::io::Error::last_os_error())
-                }
-            });
-        }
+        die_with_parent(&mut command);
         let mut child = command
             .spawn()
             .unwrap_or_else(|err| panic!("cannot start {name}: {err}"));

@@ -2,7 +2,6 @@
 //! `golem-scenarios` example, and its oplog.
 
 use std::io::Read;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
@@ -10,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use wasm_websocket_tests::process::die_with_parent;
 use wasm_websocket_tests::repo_path;
 
 /// The exit status of a run the host crashed on purpose (`--crash-at`).
@@ -112,16 +112,7 @@ pub fn run(host: &[&str], args: &[&str]) -> Outcome {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: prctl is async-signal-safe and touches no memory of ours.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == 0 {
-                Ok(())
-            } else {
-                Err(std::io::Error::last_os_error())
-            }
-        });
-    }
+    die_with_parent(&mut command);
     let mut child = command.spawn().expect("start the test host");
     let stdout = read_all(child.stdout.take().expect("piped stdout"));
     let stderr = read_all(child.stderr.take().expect("piped stderr"));
