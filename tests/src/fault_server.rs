@@ -148,6 +148,11 @@ impl FaultServer {
         self.log.seen.lock().unwrap().handshakes.clone()
     }
 
+    /// The close frames clients sent so far.
+    pub fn closes(&self) -> Vec<ClientClose> {
+        self.log.seen.lock().unwrap().closes.clone()
+    }
+
     /// Waits for the first close frame a client sends; panics after `timeout`.
     pub fn wait_for_close(&self, timeout: Duration) -> ClientClose {
         self.wait(timeout, "a client's close frame", |seen| {

@@ -8,7 +8,9 @@
 //! Python `websockets` library ([`python`]); a feed server that goes away
 //! and comes back on the same port tests reconnecting ([`restartable`]);
 //! TLS material is generated per run ([`certs`]). Other hosts serve and run
-//! the same components: `wash dev` and `jco serve`/`jco run` ([`hosts`]).
+//! the same components: `wash dev` and `jco serve`/`jco run` ([`hosts`]);
+//! the scenarios that apply on Golem run on the polyfill and on the test
+//! host (`testhost/`, built like Golem's executor) alike ([`testhost`]).
 //!
 //! The Golem agent examples are built for `wasm32-wasip2` ([`agents`]) and
 //! their imports and exports read with `wasm-tools component wit` ([`wit`]).
@@ -30,6 +32,7 @@ pub mod http;
 pub mod process;
 pub mod python;
 pub mod restartable;
+pub mod testhost;
 pub mod wasmtime;
 pub mod wit;
 

@@ -1,5 +1,6 @@
-//! `wasmtime serve` running a composed component on a free loopback port,
-//! and `wasmtime run` running a composed WASI 0.3 command ([`run_p3`]).
+//! `wasmtime serve` running a composed component on a free loopback port (or
+//! the test host serving the same app uncomposed: [`Serve::on`]), and
+//! `wasmtime run` running a composed WASI 0.3 command ([`run_p3`]).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use crate::http::{self, HttpResponse};
 use crate::process::Process;
+use crate::testhost::Host;
 
 /// How long a request to the app may take before the test gives up, unless
 /// [`Serve::request_timeout`] says otherwise: far above any bound a test
@@ -18,6 +20,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// settings (environment variables), which preopened directories.
 #[must_use]
 pub struct Serve {
+    host: Host,
     component: PathBuf,
     env: Vec<(String, String)>,
     dirs: Vec<(PathBuf, String)>,
@@ -30,6 +33,7 @@ impl Serve {
     /// with the command line of the README: `-Scli -Sinherit-network`.
     pub fn app(app: &str) -> Serve {
         Serve {
+            host: Host::Polyfill,
             component: crate::components::composed(app),
             env: Vec::new(),
             dirs: Vec::new(),
@@ -44,6 +48,20 @@ impl Serve {
         Serve {
             component: crate::components::direct(app),
             ..Serve::app(app)
+        }
+    }
+
+    /// Serves the example `app` on `host`: composed, as [`Serve::app`], or
+    /// uncomposed under `wasm-websocket-testhost serve` (Golem's pool of 100
+    /// connections, shared by all requests).
+    pub fn on(host: Host, app: &str) -> Serve {
+        match host {
+            Host::Polyfill => Serve::app(app),
+            Host::Testhost => Serve {
+                host,
+                component: crate::testhost::uncomposed(app),
+                ..Serve::app(app)
+            },
         }
     }
 
@@ -73,8 +91,12 @@ impl Serve {
         self
     }
 
-    /// Starts `wasmtime serve` on `127.0.0.1:0` and waits until it listens.
+    /// Starts `wasmtime serve` (or the test host) on `127.0.0.1:0` and
+    /// waits until it listens.
     pub fn start(self) -> ServedApp {
+        if self.host == Host::Testhost {
+            return self.start_testhost();
+        }
         let mut command = Command::new(crate::tool("wasmtime"));
         command.args([
             "serve",
@@ -95,7 +117,28 @@ impl Serve {
                 .arg(format!("{}::{guest}", host.display()));
         }
         command.arg(&self.component);
-        let mut process = Process::spawn("wasmtime serve", command);
+        self.serving(Process::spawn("wasmtime serve", command))
+    }
+
+    /// `wasm-websocket-testhost serve`: the network is the host's, through
+    /// `golem:websocket` only, so there is nothing to allow.
+    fn start_testhost(self) -> ServedApp {
+        assert!(
+            self.dirs.is_empty(),
+            "the test host preopens no directories"
+        );
+        let mut command = Command::new(crate::testhost::binary());
+        command.args(["serve", "--addr", "127.0.0.1:0"]);
+        for (name, value) in &self.env {
+            command.arg("--env").arg(format!("{name}={value}"));
+        }
+        command.arg(&self.component);
+        self.serving(Process::spawn("wasm-websocket-testhost serve", command))
+    }
+
+    /// The app `process` serves, once it says where (both hosts print
+    /// `wasmtime serve`'s line).
+    fn serving(self, mut process: Process) -> ServedApp {
         // Compiling the component can take a while on a busy machine; the
         // compilation cache makes every later start quick.
         let addr = process.wait_for_line(Duration::from_secs(300), |line| {

@@ -2,16 +2,24 @@
 //! receivers merged into one stream. A silent connection stalls none of the
 //! others, the deadline bounds the wait, each stream ends after its peer's
 //! close (which arrives exactly once), and a failed connection spoils none
-//! of the others.
+//! of the others. On both hosts: the silent connection, and 101 connections
+//! against Golem's pool of 100.
 
-use std::time::Duration;
+use std::thread;
+use std::time::{Duration, Instant};
 
 use wasm_websocket_tests::apps::FaninReport;
 use wasm_websocket_tests::fault_server::FaultServer;
+use wasm_websocket_tests::testhost::Host;
 use wasm_websocket_tests::unused_port;
 use wasm_websocket_tests::wasmtime::Serve;
 
 use crate::MARGIN;
+
+on_both_hosts!(
+    a_silent_connection_does_not_stall_the_others,
+    a_hundred_and_first_connection_against_golems_pool_of_100,
+);
 
 /// The events of connection `conn`, as `type data` or `close code reason`.
 fn events_of(report: &FaninReport, conn: usize) -> Vec<String> {
@@ -27,10 +35,9 @@ fn events_of(report: &FaninReport, conn: usize) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn a_silent_connection_does_not_stall_the_others() {
+fn a_silent_connection_does_not_stall_the_others(host: Host) {
     let server = FaultServer::start();
-    let app = Serve::app("fanin").start();
+    let app = Serve::on(host, "fanin").start();
     let deadline = Duration::from_secs(60);
     let report = app.fanin(&[
         ("url", &server.url("/silent")),
@@ -118,4 +125,67 @@ fn a_failed_connection_spoils_none_of_the_others() {
     );
     assert_eq!(report.connections[0].close_result, None);
     assert_eq!(report.connections[1].received, 1);
+}
+
+/// One request holds 100 connections until its deadline (its count is never
+/// reached); meanwhile another asks for a 101st. By design (wit/README.md,
+/// "Limits"): Golem's executor holds at most 100 connections (the test
+/// host's pool, Golem's default) and the 101st connect waits until one of the
+/// 100 is dropped, then proceeds; the polyfill has no pool, and the 101st
+/// connects at once while the 100 are still open.
+fn a_hundred_and_first_connection_against_golems_pool_of_100(host: Host) {
+    const HOLD: Duration = Duration::from_secs(6);
+    let server = FaultServer::start();
+    let app = Serve::on(host, "fanin").start();
+    let url = server.url("/echo");
+    let holding: Vec<(&str, &str)> = vec![("url", url.as_str()); 100];
+    let hold_ms = HOLD.as_millis().to_string();
+    thread::scope(|scope| {
+        let first = scope.spawn(|| {
+            let mut params = holding.clone();
+            params.extend([("count", "1000"), ("deadline_ms", hold_ms.as_str())]);
+            app.fanin(&params)
+        });
+        let started = Instant::now();
+        while server.connections() < 100 {
+            assert!(
+                started.elapsed() < HOLD,
+                "the 100 connections take too long"
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+        let asked = Instant::now();
+        let second = app.fanin(&[
+            ("url", url.as_str()),
+            ("count", "1"),
+            ("deadline_ms", "30000"),
+        ]);
+        let waited = asked.elapsed();
+        let first_done = first.is_finished();
+        let first = first.join().expect("the holding request");
+        assert_eq!(first.connections.len(), 100, "{first:?}");
+        assert!(
+            first.connections.iter().all(|c| c.error.is_none()),
+            "{first:?}"
+        );
+        assert!(first.deadline_hit, "{first:?}");
+        assert!(second.count_reached, "the 101st proceeds: {second:?}");
+        match host {
+            Host::Testhost => {
+                assert!(
+                    first_done,
+                    "the 101st got its echo while the 100 were open ({waited:?})"
+                );
+                assert!(
+                    waited >= Duration::from_millis(1000),
+                    "the 101st connect did not wait for the pool: {waited:?}"
+                );
+            }
+            Host::Polyfill => assert!(
+                !first_done,
+                "the 101st waited until the 100 were closed ({waited:?})"
+            ),
+        }
+    });
+    assert_eq!(server.connections(), 101);
 }

@@ -2,13 +2,20 @@
 //! example: a message after a receive timeout, a receiver waiting while the
 //! other half closes, an unanswered close, a close given up and resumed,
 //! and the close frames `send`, the `Sink` and `close(None)` put on the wire.
+//! The first two on both hosts.
 
 use serde::Deserialize;
 use wasm_websocket_tests::fault_server::FaultServer;
 use wasm_websocket_tests::python::PythonPeer;
+use wasm_websocket_tests::testhost::Host;
 use wasm_websocket_tests::wasmtime::Serve;
 
 use crate::MARGIN;
+
+on_both_hosts!(
+    a_message_that_arrives_after_a_receive_timeout_is_still_received,
+    a_receiver_waiting_while_the_other_half_closes_sees_the_answer,
+);
 
 #[derive(Debug, Deserialize)]
 struct Steps {
@@ -17,7 +24,11 @@ struct Steps {
 }
 
 fn run(scenario: &str, url: &str, extra: &[(&str, &str)]) -> Steps {
-    let app = Serve::app("lifecycle").start();
+    run_on(Host::Polyfill, scenario, url, extra)
+}
+
+fn run_on(host: Host, scenario: &str, url: &str, extra: &[(&str, &str)]) -> Steps {
+    let app = Serve::on(host, "lifecycle").start();
     let mut params = vec![("scenario", scenario), ("url", url)];
     params.extend_from_slice(extra);
     let response = app.get(&params);
@@ -25,17 +36,19 @@ fn run(scenario: &str, url: &str, extra: &[(&str, &str)]) -> Steps {
     serde_json::from_slice(&response.body).expect("the lifecycle report")
 }
 
-#[test]
-fn a_message_that_arrives_after_a_receive_timeout_is_still_received() {
+fn a_message_that_arrives_after_a_receive_timeout_is_still_received(host: Host) {
     let peer = PythonPeer::start();
-    let report = run("late", &peer.url("/delay?ms=300"), &[("timeout_ms", "50")]);
+    let url = peer.url("/delay?ms=300");
+    let report = run_on(host, "late", &url, &[("timeout_ms", "50")]);
     assert_eq!(report.steps, ["ok", "Timeout", "text:late", "ok"]);
 }
 
-#[test]
-fn a_receiver_waiting_while_the_other_half_closes_sees_the_answer() {
+/// The receiver sees "the answer": on the polyfill the peer's close frame,
+/// on Golem's host the app's own (wit/README.md, "After our close"); the
+/// peer answers with the same code and reason, so both read the same.
+fn a_receiver_waiting_while_the_other_half_closes_sees_the_answer(host: Host) {
     let mut peer = PythonPeer::start();
-    let report = run("split-close", &peer.url("/echo"), &[]);
+    let report = run_on(host, "split-close", &peer.url("/echo"), &[]);
     assert_eq!(report.steps, ["ok", "close:1000:bye"]);
     let close = peer.wait_for_close();
     assert_eq!(

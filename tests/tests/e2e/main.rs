@@ -4,11 +4,39 @@
 //! against real WebSocket servers on loopback. Each module proves one group of behaviours; the harness is the
 //! `wasm_websocket_tests` library next to this file.
 //!
+//! The scenarios that apply on Golem are written once, as `fn name(host:
+//! Host)`, and run on two hosts ([`on_both_hosts!`]): the polyfill (the app
+//! composed with it, under `wasmtime serve`) and the test host (`testhost/`,
+//! built like Golem 1.5.9's executor, serving the same app uncomposed).
+//! Where the two differ by design (`wit/README.md`), the scenario says so
+//! and asserts each host's behaviour.
+//!
 //! The first test to need a component builds them all once
 //! (`scripts/build-components.sh`); every test starts its own `wasmtime
 //! serve` and servers and stops them when it ends, passing or failing.
 
 #![cfg(not(target_family = "wasm"))]
+
+/// Makes each scenario `fn name(host: Host)` of the module two tests,
+/// `name::polyfill` and `name::testhost` (filter with either word to run one
+/// host's).
+macro_rules! on_both_hosts {
+    ($($scenario:ident),+ $(,)?) => {$(
+        mod $scenario {
+            use wasm_websocket_tests::testhost::Host;
+
+            #[test]
+            fn polyfill() {
+                super::$scenario(Host::Polyfill)
+            }
+
+            #[test]
+            fn testhost() {
+                super::$scenario(Host::Testhost)
+            }
+        }
+    )+};
+}
 
 mod burst;
 mod closing;

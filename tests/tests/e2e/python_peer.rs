@@ -1,10 +1,16 @@
 //! Against an independent implementation, the Python `websockets` library:
-//! echo of text and binary (composed and direct), close codes and reasons in both directions, and
-//! subprotocol selection.
+//! echo of text and binary (composed and direct), close codes and reasons in
+//! both directions (on both hosts), and subprotocol selection.
 
 use wasm_websocket_tests::apps::Close;
 use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::testhost::Host;
 use wasm_websocket_tests::wasmtime::Serve;
+
+on_both_hosts!(
+    the_apps_close_code_and_reason_reach_the_server,
+    the_servers_close_code_and_reason_reach_the_app,
+);
 
 /// Through the polyfill and through the direct client (feature `sockets`):
 /// 7-bit, 16-bit and 64-bit frame lengths, and a message over a receive
@@ -36,10 +42,9 @@ fn text_and_binary_round_trip_byte_exact() {
     }
 }
 
-#[test]
-fn the_apps_close_code_and_reason_reach_the_server() {
+fn the_apps_close_code_and_reason_reach_the_server(host: Host) {
     let mut peer = PythonPeer::start();
-    let app = Serve::app("echo").start();
+    let app = Serve::on(host, "echo").start();
     let report = app
         .echo(&[
             ("url", &peer.url("/echo")),
@@ -59,10 +64,12 @@ fn the_apps_close_code_and_reason_reach_the_server() {
     );
 }
 
-#[test]
-fn the_servers_close_code_and_reason_reach_the_app() {
-    let peer = PythonPeer::start();
-    let app = Serve::app("echo").start();
+/// The app reads the server's close on both hosts; only the polyfill
+/// answers it (wit/README.md, "The peer's close"): the server records the
+/// answer's code, or none.
+fn the_servers_close_code_and_reason_reach_the_app(host: Host) {
+    let mut peer = PythonPeer::start();
+    let app = Serve::on(host, "echo").start();
     let report = app
         .echo(&[("url", &peer.url("/close?code=4003&reason=going%20home"))])
         .report();
@@ -72,6 +79,12 @@ fn the_servers_close_code_and_reason_reach_the_app() {
         "{report:?}"
     );
     assert_eq!(report.error, None);
+    let answer = match host {
+        Host::Polyfill => (Some(4003), Some("going home".to_owned())),
+        Host::Testhost => (None, None),
+    };
+    let close = peer.wait_for_close();
+    assert_eq!((close.close_code, close.close_reason), answer);
 }
 
 #[test]

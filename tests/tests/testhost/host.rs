@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use wasm_websocket_tests::process::die_with_parent;
-use wasm_websocket_tests::repo_path;
+use wasm_websocket_tests::{repo_path, testhost};
 
 /// The exit status of a run the host crashed on purpose (`--crash-at`).
 pub const CRASHED: i32 = 75;
@@ -21,53 +21,24 @@ pub const DIVERGED: i32 = 3;
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// The test host binary and the scenarios component, built once per test
-/// run (`just test` built them before; then this is a no-op), with the
-/// uncomposed `fanin` example the serve test uses.
+/// run (`just test` built them before; then this is a no-op).
 pub fn built() -> &'static (PathBuf, PathBuf) {
     static BUILT: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     BUILT.get_or_init(|| {
-        cargo(&["build", "--release", "-p", "wasm-websocket-testhost"]);
-        cargo(&[
+        let binary = testhost::binary().clone();
+        testhost::cargo(&[
             "build",
             "--release",
             "--target",
             "wasm32-wasip2",
             "-p",
             "golem-scenarios",
-            "-p",
-            "fanin",
         ]);
         (
-            repo_path("target/release/wasm-websocket-testhost"),
+            binary,
             repo_path("target/wasm32-wasip2/release/golem-scenarios.wasm"),
         )
     })
-}
-
-fn cargo(args: &[&str]) {
-    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    command
-        .args(args)
-        .current_dir(wasm_websocket_tests::repo_root());
-    // What cargo set for this test binary would reach build scripts that
-    // watch it (ring's watches CARGO_MANIFEST_DIR) and rebuild them.
-    for (name, _) in std::env::vars() {
-        if [
-            "CARGO_MANIFEST_",
-            "CARGO_PKG_",
-            "CARGO_CRATE_",
-            "CARGO_PRIMARY_",
-            "CARGO_TARGET_TMPDIR",
-            "CARGO_BIN_",
-        ]
-        .iter()
-        .any(|prefix| name.starts_with(prefix))
-        {
-            command.env_remove(name);
-        }
-    }
-    let status = command.status().expect("run cargo");
-    assert!(status.success(), "cargo {args:?} failed");
 }
 
 /// One run of the host: how it ended and what it printed.

@@ -13,14 +13,13 @@
 //! (a reopened connection echoes again; a closed one stays closed; a failed
 //! reconnect is the app's error).
 //!
-//! `serve` runs an HTTP example on the test host, for what only a shared
-//! host shows (the executor-wide connection pool).
+//! The end-to-end scenarios that apply on Golem run on this host too, from
+//! the one list of `tests/e2e/` (`on_both_hosts!` there).
 
 #![cfg(not(target_family = "wasm"))]
 
 mod host;
 mod peer;
-mod serve;
 
 use std::time::Duration;
 
