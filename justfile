@@ -71,8 +71,9 @@ fuzz seconds="60":
         grep -E "^stat::(number_of_executed_units|new_units_added|peak_rss_mb)" "$log"
     done
 
-# Component vs native tokio-tungstenite, side by side; `--quick` runs each workload once.
+# Component vs native tokio-tungstenite, side by side (and the app on the test host, as on Golem); `--quick` runs each workload once.
 bench *args: build
+    cargo build --quiet --release -p wasm-websocket-testhost
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
 
 # Pinned versions named alike everywhere, the crates packaged as crates.io would take them, formatting, clippy on both targets (and the p3 feature; the Golem agent source once, with golem-rust 2.x: `just test` builds the same file with 3.x), and docs, all warnings denied.

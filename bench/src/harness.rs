@@ -142,6 +142,10 @@ fn run(options: Options) -> Result<bool, String> {
         crate::direct::figures(&root, &cases, &native, &url, options, &cache_config)?;
     figures.extend(direct);
     failures.extend(direct_failures);
+    let (testhost, testhost_failures) =
+        crate::testhost::figures(&root, &cases, &native, &url, options)?;
+    figures.extend(testhost);
+    failures.extend(testhost_failures);
     figures.extend(crate::component_server::figures(
         &root,
         &native,

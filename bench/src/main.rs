@@ -4,7 +4,8 @@
 //!
 //! The direct client (the same app built with the feature `sockets`, not
 //! composed) runs the same workloads beside the same native client
-//! (`direct.rs`).
+//! (`direct.rs`), and so does the test host, which serves the app's
+//! golem:websocket import natively, as Golem does (`testhost.rs`).
 //!
 //! - `wasm-websocket-bench [--quick] [--repetitions N]`: the whole benchmark
 //!   (after `bash scripts/build-components.sh`); `--quick` runs each workload once
@@ -31,6 +32,8 @@ mod process;
 mod server;
 #[cfg(not(target_family = "wasm"))]
 mod table;
+#[cfg(not(target_family = "wasm"))]
+mod testhost;
 
 #[cfg(not(target_family = "wasm"))]
 fn main() -> std::process::ExitCode {

@@ -47,6 +47,12 @@ impl Client {
         }
     }
 
+    /// `program` with `prefix` before the workload's arguments (the test
+    /// host: `wasm-websocket-testhost run --pool N bench-client.wasm`).
+    pub(crate) fn new(program: PathBuf, prefix: Vec<String>) -> Client {
+        Client { program, prefix }
+    }
+
     /// The `bench-client` component (composed with the polyfill, or
     /// precompiled by `wasmtime compile`) under `wasmtime run`, with `flags`
     /// (the compilation cache's, `--allow-precompiled`) before the component.
