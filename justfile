@@ -90,8 +90,8 @@ check: setup
         done; \
     done
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
-    cargo clippy --quiet -p echo -p autobahn-client -p stall -p bench-client -p fanin --all-targets --features echo/sockets,autobahn-client/sockets,stall/sockets,bench-client/sockets,fanin/sockets -- -D warnings
-    cargo clippy --quiet -p echo -p autobahn-client -p stall -p bench-client -p fanin --all-targets --target wasm32-wasip2 --features echo/sockets,autobahn-client/sockets,stall/sockets,bench-client/sockets,fanin/sockets -- -D warnings
+    cargo clippy --quiet -p echo -p autobahn-client -p stall -p bench-client -p fanin -p feed --all-targets --features echo/sockets,autobahn-client/sockets,stall/sockets,bench-client/sockets,fanin/sockets,feed/sockets -- -D warnings
+    cargo clippy --quiet -p echo -p autobahn-client -p stall -p bench-client -p fanin -p feed --all-targets --target wasm32-wasip2 --features echo/sockets,autobahn-client/sockets,stall/sockets,bench-client/sockets,fanin/sockets,feed/sockets -- -D warnings
     for features in p2 p2,sockets p2,server; do \
         RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --no-default-features --features $features; \
     done

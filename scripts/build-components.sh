@@ -3,7 +3,7 @@
 # polyfill into target/composed/<example>.wasm (wasmcloud-draft too: its
 # imports, wasmcloud:websocket/{client,types}@0.1.1-draft, are filled by the
 # polyfill's exports of the same names); the direct client (echo,
-# autobahn-client, stall, bench-client and fanin with the feature `sockets`, not
+# autobahn-client, stall, bench-client, fanin and feed with the feature `sockets`, not
 # composed) into target/direct/.
 #
 #   build-components.sh              every example, the polyfill and the
@@ -90,13 +90,13 @@ done
 
 if [ $# -eq 0 ]; then
     # The direct client (the apps' feature `sockets`: they connect with
-    # WebSocket::connect_direct): echo, autobahn-client, stall, bench-client
-    # and fanin again,
+    # WebSocket::connect_direct): echo, autobahn-client, stall, bench-client,
+    # fanin and feed again,
     # running the engine themselves over wasi:sockets, served without the
     # polyfill. Built after the apps were composed: this build replaces their
     # copies in $out (cargo keeps both builds, so rerunning either is cheap).
     direct=target/direct
-    direct_apps=(echo autobahn-client stall bench-client fanin)
+    direct_apps=(echo autobahn-client stall bench-client fanin feed)
     mkdir -p "$direct"
     log "cargo build --release --target wasm32-wasip2: the direct client (${direct_apps[*]} --features sockets)"
     cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}" \

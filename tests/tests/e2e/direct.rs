@@ -21,13 +21,15 @@ use wasm_websocket_tests::{components, wit};
 
 use crate::MARGIN;
 
-/// The apps of `target/direct/`: the direct client's and the server.
-const DIRECT_APPS: [&str; 6] = [
+/// The apps of `target/direct/`: the direct client's (`feed` through the
+/// reconnecting client) and the server.
+const DIRECT_APPS: [&str; 7] = [
     "echo",
     "autobahn-client",
     "stall",
     "bench-client",
     "fanin",
+    "feed",
     "server",
 ];
 

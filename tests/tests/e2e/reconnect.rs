@@ -141,8 +141,22 @@ fn connects(events: &[FeedEvent]) -> Vec<usize> {
 
 #[test]
 fn a_subscription_survives_two_server_restarts_on_schedule() {
+    survives_two_restarts(Serve::app("feed"));
+}
+
+/// The same with the direct build of the app: `ReconnectingWebSocket::
+/// with_connect` and `WebSocket::connect_direct`, on plain wasmtime, which
+/// has no `golem:websocket` for it to import.
+#[test]
+fn a_direct_subscription_survives_two_server_restarts_on_schedule() {
+    survives_two_restarts(Serve::direct("feed"));
+}
+
+/// Two restarts of the feed server under `app`: the app reconnects on its
+/// schedule, resends its subscription and gets each new connection's feed.
+fn survives_two_restarts(app: Serve) {
     let server = RestartableServer::start();
-    let app = Serve::app("feed").start();
+    let app = app.start();
     let url = server.url("/feed");
     let delays = [200, 400, 800];
     let report = std::thread::scope(|scope| {
