@@ -38,12 +38,12 @@ test: build build-agents
     cargo build --quiet --release --target wasm32-wasip2 -p golem-scenarios
     cargo test --quiet -p wasm-websocket -p wasm-websocket-protocol -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
-    cargo test --quiet -p wasm-websocket --features server
+    cargo test --quiet -p wasm-websocket --features sockets,server
     bash scripts/packages.sh outside
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick
 
-# Autobahn client cases (kosoku fuzzing server) through the composed client and the direct one (feature `sockets`), diffed against tests/autobahn/expected-results.json and expected-results-direct.json; and the server cases (kosoku fuzzing client against examples/server, feature `server`), diffed against expected-server-results.json.
+# Autobahn client cases (kosoku fuzzing server) through the composed client and the direct one (feature `sockets`: WebSocket::connect_direct), diffed against tests/autobahn/expected-results.json and expected-results-direct.json; and the server cases (kosoku fuzzing client against examples/server, feature `server`), diffed against expected-server-results.json.
 autobahn: build
     {{ python }} tests/autobahn/run.py
     {{ python }} tests/autobahn/run.py --direct
@@ -76,23 +76,29 @@ bench *args: build
     cargo build --quiet --release -p wasm-websocket-testhost
     cargo run --quiet --release -p wasm-websocket-bench -- {{ args }}
 
-# Pinned versions named alike everywhere, the crates packaged as crates.io would take them, formatting, clippy on both targets (and the p3 feature; the Golem agent source once, with golem-rust 2.x: `just test` builds the same file with 3.x), and docs, all warnings denied.
+# Pinned versions named alike everywhere, the crates packaged as crates.io would take them, formatting, clippy on both targets (the SDK in each feature set: p2 alone, with sockets, server and both, and p3; the Golem agent source once, with golem-rust 2.x: `just test` builds the same file with 3.x), and docs, all warnings denied.
 check: setup
     bash scripts/check-versions.sh
     cargo fmt --all --check
     cargo fmt --check --manifest-path fuzz/Cargo.toml
     cargo clippy --quiet --workspace --all-targets -- -D warnings
     cargo clippy --quiet --workspace --all-targets --target wasm32-wasip2 -- -D warnings
+    # The SDK alone in each feature set, as a dependency would have it: `p2`
+    # alone, `p2` with each addition and with both, and `p3` (without `p2`).
+    for features in p2 p2,sockets p2,server p2,sockets,server; do \
+        for target in "" "--target wasm32-wasip2"; do \
+            cargo clippy --quiet -p wasm-websocket --all-targets $target --no-default-features --features $features -- -D warnings; \
+        done; \
+    done
     cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --no-default-features --features p3 -- -D warnings
-    cargo clippy --quiet -p wasm-websocket --all-targets --features server -- -D warnings
-    cargo clippy --quiet -p wasm-websocket --all-targets --target wasm32-wasip2 --features server -- -D warnings
-    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall -p bench-client -p fanin --all-targets --features sockets -- -D warnings
-    cargo clippy --quiet -p wasm-websocket -p echo -p autobahn-client -p stall -p bench-client -p fanin --all-targets --target wasm32-wasip2 --features sockets -- -D warnings
-    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features sockets
-    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket -p wasm-websocket-engine
-    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --features server
-    # What docs.rs builds ([package.metadata.docs.rs]): wasm32-wasip2, the SDK with `server`.
-    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-wasip2 -p wasm-websocket --features server
+    cargo clippy --quiet -p echo -p autobahn-client -p stall -p bench-client -p fanin -p feed --all-targets --features echo/sockets,autobahn-client/sockets,stall/sockets,bench-client/sockets,fanin/sockets,feed/sockets -- -D warnings
+    cargo clippy --quiet -p echo -p autobahn-client -p stall -p bench-client -p fanin -p feed --all-targets --target wasm32-wasip2 --features echo/sockets,autobahn-client/sockets,stall/sockets,bench-client/sockets,fanin/sockets,feed/sockets -- -D warnings
+    for features in p2 p2,sockets p2,server; do \
+        RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket --no-default-features --features $features; \
+    done
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps -p wasm-websocket-engine
+    # What docs.rs builds ([package.metadata.docs.rs]): wasm32-wasip2, the SDK with `sockets` and `server`.
+    RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-wasip2 -p wasm-websocket --features sockets,server
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-wasip2 -p wasm-websocket-engine
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings

@@ -3,7 +3,7 @@
 # polyfill into target/composed/<example>.wasm (wasmcloud-draft too: its
 # imports, wasmcloud:websocket/{client,types}@0.1.1-draft, are filled by the
 # polyfill's exports of the same names); the direct client (echo,
-# autobahn-client, stall, bench-client and fanin with the feature `sockets`, not
+# autobahn-client, stall, bench-client, fanin and feed with the feature `sockets`, not
 # composed) into target/direct/.
 #
 #   build-components.sh              every example, the polyfill and the
@@ -45,11 +45,13 @@ for example in "${examples[@]}"; do
     [ -f "examples/$example/Cargo.toml" ] || { log "no example named $example (examples/)"; exit 1; }
 done
 
-# Examples on the crate's `server` feature build on their own: cargo unifies
-# the features of the packages one build takes, and the other examples (the
-# minimal app whose size the benchmark reports) must not take the engine in.
-# They import no golem:websocket, so they go to target/direct/ as they are,
-# not composed with the polyfill.
+# Examples on the crate's `server` feature build on their own, so that the
+# other examples (the minimal app whose size the benchmark reports) are built
+# with the features they ask for, as a user's build would be: cargo unifies
+# the features of the packages one build takes. (The features only add, and
+# an app links only what it calls, so it would change what they compile, not
+# what they do.) They import no golem:websocket, so they go to target/direct/
+# as they are, not composed with the polyfill.
 together=()
 apart=()
 for example in "${examples[@]}"; do
@@ -87,13 +89,14 @@ for example in "${together[@]}"; do
 done
 
 if [ $# -eq 0 ]; then
-    # The direct client (feature `sockets`): echo, autobahn-client, stall,
-    # bench-client and fanin again,
+    # The direct client (the apps' feature `sockets`: they connect with
+    # WebSocket::connect_direct): echo, autobahn-client, stall, bench-client,
+    # fanin and feed again,
     # running the engine themselves over wasi:sockets, served without the
     # polyfill. Built after the apps were composed: this build replaces their
     # copies in $out (cargo keeps both builds, so rerunning either is cheap).
     direct=target/direct
-    direct_apps=(echo autobahn-client stall bench-client fanin)
+    direct_apps=(echo autobahn-client stall bench-client fanin feed)
     mkdir -p "$direct"
     log "cargo build --release --target wasm32-wasip2: the direct client (${direct_apps[*]} --features sockets)"
     cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}" \

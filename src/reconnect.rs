@@ -1,6 +1,7 @@
 //! A client that reconnects after an unexpected end, on a schedule of
-//! delays, built on the crate's public API ([`WebSocket::connect_with`], its
-//! `Stream` and `Sink`), so it runs on every host shape the crate supports.
+//! delays, built on the crate's public API ([`WebSocket::connect_with`] or
+//! another connect, the `Stream` and `Sink`), so it runs on every host shape
+//! the crate supports.
 
 mod driver;
 mod schedule;
@@ -214,7 +215,46 @@ impl ReconnectingWebSocket {
     /// happens until it is first polled: [`recv`](Self::recv) or the stream
     /// then connects and reports [`Event::Connected`] or
     /// [`Event::ConnectFailed`].
+    ///
+    /// Every connection is the host's ([`WebSocket::connect_with`]); for
+    /// another connect, [`with_connect`](Self::with_connect).
     pub fn new(request: impl Into<ClientRequest>, config: ReconnectConfig) -> Self {
+        ReconnectingWebSocket::with_connect(request, config, WebSocket::connect_with)
+    }
+
+    /// Like [`new`](Self::new), with every connection opened by `connect`:
+    /// [`WebSocket::connect_direct`] (feature `sockets`) to reconnect
+    /// without `golem:websocket` (a component that calls neither `new` nor
+    /// [`WebSocket::connect`] then does not import it), or a function of the
+    /// app's own around either (to log, or to pick the host per attempt).
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "sockets")]
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// use wasm_websocket::{Event, ReconnectConfig, ReconnectingWebSocket, WebSocket};
+    ///
+    /// let mut feed = ReconnectingWebSocket::with_connect(
+    ///     "ws://127.0.0.1:9001/feed",
+    ///     ReconnectConfig::default(),
+    ///     WebSocket::connect_direct,
+    /// );
+    /// while let Event::Connected { .. } | Event::ConnectFailed { .. } = feed.recv().await? {}
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg_attr(
+        not(feature = "sockets"),
+        doc = "\n[`WebSocket::connect_direct`]: crate#features"
+    )]
+    pub fn with_connect<F, C>(
+        request: impl Into<ClientRequest>,
+        config: ReconnectConfig,
+        mut connect: C,
+    ) -> Self
+    where
+        C: FnMut(ClientRequest) -> F + 'static,
+        F: Future<Output = Result<WebSocket>> + 'static,
+    {
         let schedule = Schedule::new(
             &config.delays,
             config.max_attempts,
@@ -226,7 +266,7 @@ impl ReconnectingWebSocket {
                 request.into(),
                 config.on_connect,
                 schedule,
-                Box::new(|request| Box::pin(WebSocket::connect_with(request))),
+                Box::new(move |request| Box::pin(connect(request))),
                 Box::new(|delay| Box::pin(crate::host::sleep(delay))),
             ),
         }

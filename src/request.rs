@@ -107,16 +107,18 @@ impl ClientRequest {
     }
 
     /// Receive the peer's pongs as [`Message::Pong`](crate::Message::Pong)
-    /// (default: no, they are read and dropped). Only a connection of the
-    /// feature `sockets` sees pongs; a `golem:websocket` host answers pings
-    /// and swallows pongs itself, so there this changes nothing.
+    /// (default: no, they are read and dropped). Only a direct connection
+    /// ([`WebSocket::connect_direct`](crate::WebSocket), feature `sockets`)
+    /// sees pongs; a `golem:websocket` host answers pings and swallows pongs
+    /// itself, so there this changes nothing.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "sockets")]
+    /// # async fn run() -> wasm_websocket::Result<()> {
     /// use wasm_websocket::{ClientRequest, Message, WebSocket};
     ///
-    /// # async fn run() -> wasm_websocket::Result<()> {
     /// let request = ClientRequest::new("ws://127.0.0.1:9001/").pongs(true);
-    /// let mut ws = WebSocket::connect_with(request).await?;
+    /// let mut ws = WebSocket::connect_direct(request).await?;
     /// ws.ping(*b"hb-1").await?;
     /// while let Message::Text(_) | Message::Binary(_) = ws.recv().await? {}
     /// # Ok(())
@@ -140,20 +142,22 @@ impl ClientRequest {
     /// sends no keepalive pings. The answers to these pings are not handed
     /// up, even with [`ClientRequest::pongs`].
     ///
-    /// Only a connection the crate runs itself (feature `sockets`) can
-    /// ping: `golem:websocket` (Golem, and the polyfill behind the default
+    /// Only a connection the crate runs itself
+    /// ([`WebSocket::connect_direct`](crate::WebSocket), feature `sockets`)
+    /// can ping: `golem:websocket` (Golem, and the polyfill behind the default
     /// build) has no ping in its interface, so there a request with a
     /// keepalive fails at connect with [`Error::Unsupported`] rather than
     /// run without the protection it asks for.
     ///
     /// ```no_run
+    /// # #[cfg(feature = "sockets")]
+    /// # async fn run() -> wasm_websocket::Result<()> {
     /// use std::time::Duration;
     /// use wasm_websocket::{ClientRequest, Error, WebSocket};
     ///
-    /// # async fn run() -> wasm_websocket::Result<()> {
     /// let request = ClientRequest::new("ws://127.0.0.1:9001/feed")
     ///     .keepalive(Duration::from_secs(20), Duration::from_secs(10));
-    /// let mut ws = WebSocket::connect_with(request).await?;
+    /// let mut ws = WebSocket::connect_direct(request).await?;
     /// match ws.recv().await {
     ///     Err(Error::KeepaliveTimeout(_)) => { /* the peer is gone: reconnect */ }
     ///     other => { let _ = other?; }
@@ -199,8 +203,7 @@ impl ClientRequest {
 
     /// The subprotocol the server agreed to if the crate can know it: the
     /// only one offered (see [`WebSocket::protocol`](crate::WebSocket::protocol)).
-    /// Under `sockets` the response says which.
-    #[cfg_attr(feature = "sockets", allow(dead_code))]
+    /// A direct connection's response says which.
     pub(crate) fn agreed_protocol(&self) -> Option<String> {
         match self.subprotocols.as_slice() {
             [only] => Some(only.clone()),

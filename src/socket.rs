@@ -105,13 +105,14 @@ impl Drop for Shared {
 }
 
 impl WebSocket {
-    /// Connects to a `ws://` or `wss://` URL.
+    /// Connects to a `ws://` or `wss://` URL through the host's
+    /// `golem:websocket` (Golem, or the polyfill composed into the app).
     ///
     /// The URL is checked first (see [`ClientRequest`]); then the host opens the
     /// connection. The host's connect call blocks the whole component until
     /// the handshake ends or fails (the polyfill bounds it at 30 s by default).
-    /// With the feature `sockets`, the app opens it itself over
-    /// `wasi:sockets`, every wait on the reactor, bounded alike.
+    /// [`WebSocket::connect_direct`] (feature `sockets`) opens one in the app
+    /// itself instead.
     ///
     /// ```no_run
     /// # async fn run() -> wasm_websocket::Result<()> {
@@ -119,12 +120,21 @@ impl WebSocket {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg_attr(
+        not(feature = "sockets"),
+        doc = "\n[`WebSocket::connect_direct`]: crate#features"
+    )]
     pub async fn connect(url: &str) -> Result<WebSocket> {
         WebSocket::connect_with(ClientRequest::new(url)).await
     }
 
-    /// Connects with a [`ClientRequest`]: extra headers, subprotocols, and the
-    /// close timeout.
+    /// Connects with a [`ClientRequest`] (extra headers, subprotocols, the
+    /// close timeout) through the host's `golem:websocket`, like
+    /// [`connect`](WebSocket::connect). Whatever features are enabled, this
+    /// is the host's connection: [`WebSocket::connect_direct`] is the other.
+    ///
+    /// A request with a [`keepalive`](ClientRequest::keepalive) is
+    /// [`Error::Unsupported`]: `golem:websocket` has no ping.
     ///
     /// ```no_run
     /// use wasm_websocket::{ClientRequest, WebSocket};
@@ -137,55 +147,96 @@ impl WebSocket {
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg_attr(
+        not(feature = "sockets"),
+        doc = "\n[`WebSocket::connect_direct`]: crate#features"
+    )]
     pub async fn connect_with(request: ClientRequest) -> Result<WebSocket> {
         let (url, headers) = request.validate()?;
-        #[cfg(feature = "sockets")]
-        {
-            let mut opened = host::engine::connect(&url, &headers, request.pongs_value()).await?;
-            opened
-                .session
-                .keepalive(request.keepalive_value().map(|(interval, timeout)| {
-                    wasm_websocket_engine::keepalive::Keepalive { interval, timeout }
-                }));
-            Ok(WebSocket::from_engine(
-                opened.session,
-                request.url().to_owned(),
-                opened.protocol,
-                opened.headers,
-                request.close_timeout_value(),
-            ))
+        if request.keepalive_value().is_some() {
+            return Err(Error::Unsupported(
+                "keepalive: golem:websocket has no ping, so the host cannot keep the \
+                 connection alive (ClientRequest::keepalive needs WebSocket::connect_direct, \
+                 feature `sockets`)"
+                    .to_owned(),
+            ));
         }
-        #[cfg(not(feature = "sockets"))]
-        {
-            if request.keepalive_value().is_some() {
-                return Err(Error::Unsupported(
-                    "keepalive: golem:websocket has no ping, so the host cannot keep the \
-                     connection alive (ClientRequest::keepalive needs the feature `sockets`)"
-                        .to_owned(),
-                ));
-            }
-            let headers = (!headers.is_empty()).then_some(headers);
-            let conn = host::HostConnection::connect(
-                url.as_str(),
-                headers.as_deref(),
-                #[cfg(feature = "p3")]
-                request.reconstruction_policy_value(),
-            )?;
-            Ok(WebSocket::new(
-                AnyConnection::Golem(conn),
-                request.url().to_owned(),
-                request.agreed_protocol(),
-                None,
-                request.close_timeout_value(),
-            ))
-        }
+        let headers = (!headers.is_empty()).then_some(headers);
+        let conn = host::HostConnection::connect(
+            url.as_str(),
+            headers.as_deref(),
+            #[cfg(feature = "p3")]
+            request.reconstruction_policy_value(),
+        )?;
+        Ok(WebSocket::new(
+            Box::new(conn),
+            request.url().to_owned(),
+            request.agreed_protocol(),
+            None,
+            request.close_timeout_value(),
+        ))
+    }
+
+    /// Connects directly (feature `sockets`): the protocol engine
+    /// (tungstenite, rustls for `wss://`) runs in the app over
+    /// `wasi:sockets`, without `golem:websocket`, the polyfill or a
+    /// composition. A component whose connections all come from here
+    /// imports no `golem:websocket`; one that also calls
+    /// [`connect`](WebSocket::connect) imports both and picks per connection.
+    ///
+    /// `request` is a URL or a [`ClientRequest`]. The name lookup, TCP, TLS
+    /// and the handshake wait on the reactor, so other tasks keep running;
+    /// they are bounded by the polyfill's connect timeout and limits, from
+    /// the same `WASM_WEBSOCKET_*` environment variables. Such a connection
+    /// reports the agreed subprotocol and the response headers, sends pings,
+    /// keeps itself alive ([`ClientRequest::keepalive`]) and shows pongs
+    /// where asked ([`ClientRequest::pongs`]).
+    ///
+    /// On Golem 1.5, `wasi:sockets` works but is not recorded: after a
+    /// restart the socket is gone and the replay runs its calls again live,
+    /// so a Golem agent uses [`connect`](WebSocket::connect).
+    ///
+    /// A runtime choice (an option on [`ClientRequest`]) would not do: the
+    /// one connect would then call both hosts, and every component would
+    /// import `golem:websocket` whether it uses it or not, which a host
+    /// without it (plain `wasmtime run`) refuses to instantiate.
+    ///
+    /// ```no_run
+    /// use wasm_websocket::{ClientRequest, WebSocket};
+    ///
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let ws = WebSocket::connect_direct("wss://127.0.0.1:9443/").await?;
+    /// let request = ClientRequest::new("ws://127.0.0.1:9001/chat").subprotocol("chat.v1");
+    /// let chat = WebSocket::connect_direct(request).await?;
+    /// println!("agreed: {:?}", chat.protocol());
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "sockets")]
+    pub async fn connect_direct(request: impl Into<ClientRequest>) -> Result<WebSocket> {
+        let request = request.into();
+        let (url, headers) = request.validate()?;
+        let mut opened = host::engine::connect(&url, &headers, request.pongs_value()).await?;
+        opened
+            .session
+            .keepalive(request.keepalive_value().map(|(interval, timeout)| {
+                wasm_websocket_engine::keepalive::Keepalive { interval, timeout }
+            }));
+        Ok(WebSocket::from_engine(
+            opened.session,
+            request.url().to_owned(),
+            opened.protocol,
+            opened.headers,
+            request.close_timeout_value(),
+        ))
     }
 
     /// A `WebSocket` over a session whose opening handshake the engine
     /// completed, with what the handshake agreed (`protocol`, the
-    /// subprotocol; `headers`, the other side's headers). Client connects
-    /// (feature `sockets`) and accepted server connections both come here.
-    #[cfg(feature = "engine")]
+    /// subprotocol; `headers`, the other side's headers). Direct client
+    /// connects ([`WebSocket::connect_direct`]) and accepted server
+    /// connections both come here.
+    #[cfg(any(feature = "sockets", feature = "server"))]
     pub(crate) fn from_engine(
         session: wasm_websocket_engine::session::Session,
         url: String,
@@ -194,13 +245,7 @@ impl WebSocket {
         close_timeout: Duration,
     ) -> WebSocket {
         let conn = host::engine::EngineConnection::new(session);
-        WebSocket::new(
-            AnyConnection::Engine(Box::new(conn)),
-            url,
-            protocol,
-            Some(headers),
-            close_timeout,
-        )
+        WebSocket::new(Box::new(conn), url, protocol, Some(headers), close_timeout)
     }
 
     fn new(
@@ -341,7 +386,7 @@ impl WebSocketSender {
     /// receiver still sees it. After a close, sending is
     /// [`Error::AlreadyClosed`].
     ///
-    /// With the feature `sockets`, a send waits on the reactor while the
+    /// On a direct connection, a send waits on the reactor while the
     /// socket takes no more: until the frame before it and then its own are
     /// handed over. A peer that stops
     /// reading holds it as long; bound it with a timeout if that matters.
@@ -357,17 +402,23 @@ impl WebSocketSender {
     /// `ServerConfig::pongs`), and dropped otherwise. Pings the peer sends are
     /// answered with pongs by the connection itself, always.
     ///
-    /// Only a connection of the feature `sockets` sends pings: on a
+    /// Only a direct connection ([`WebSocket::connect_direct`], feature
+    /// `sockets`) and one a `server::Listener` accepted send pings: on a
     /// `golem:websocket` connection this is [`Error::Unsupported`] (the host
     /// answers the peer's pings itself, and sends none).
     ///
     /// ```no_run
+    /// # #[cfg(feature = "sockets")]
     /// # async fn run() -> wasm_websocket::Result<()> {
-    /// let mut ws = wasm_websocket::WebSocket::connect("ws://127.0.0.1:9001/").await?;
+    /// let mut ws = wasm_websocket::WebSocket::connect_direct("ws://127.0.0.1:9001/").await?;
     /// ws.ping(*b"are you there").await?;
     /// # Ok(())
     /// # }
     /// ```
+    #[cfg_attr(
+        not(feature = "sockets"),
+        doc = "\n[`WebSocket::connect_direct`]: crate#features"
+    )]
     pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<()> {
         let payload = payload.into();
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await?;
@@ -517,7 +568,7 @@ impl FusedStream for WebSocket {
 }
 
 /// On a `golem:websocket` connection sending is synchronous on the host, so
-/// the sink is always ready and flushed; with the feature `sockets`, ready
+/// the sink is always ready and flushed; on a direct connection, ready
 /// and flushed once the socket took the frames sent so far. `poll_close` sends a normal close (unless a close was already
 /// sent) and waits for the peer's, like [`WebSocketSender::close`].
 impl Sink<Message> for WebSocketSender {

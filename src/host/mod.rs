@@ -7,12 +7,17 @@
 //!   in its WASI 0.2 shape and waits on its pollable through the wstd reactor.
 //! - `golem_p3` (feature `p3`): imports the WASI 0.3 shape of the same
 //!   interface and waits on its async `receive` through wit-bindgen's runtime.
-//! - `engine` (feature `engine`, which `sockets` turns on): the protocol
-//!   engine inside the app, over `wasi:sockets`, on the wstd reactor.
+//! - `engine` (features `sockets` and `server`, which add it to `p2`): the
+//!   protocol engine inside the app, over `wasi:sockets`, on the wstd reactor.
 //!
-//! [`AnyConnection`] is the one a `WebSocket` holds: either kind (under
-//! `sockets`, only the engine's: the component then imports no
-//! `golem:websocket`).
+//! Each connect picks its host (`WebSocket::connect_with` the golem one,
+//! `WebSocket::connect_direct` the engine), and a `WebSocket` holds an
+//! [`AnyConnection`]: a boxed trait object, so that the code of a host is
+//! linked only into a component that calls its connect, and a component
+//! whose connections are all direct does not import `golem:websocket`
+//! (`wasm-component-ld` leaves out the imports its core module does not
+//! call). A `match` over the kinds would call every host's methods from every
+//! `WebSocket`, and so import them all.
 
 #[cfg(all(feature = "p2", feature = "p3"))]
 compile_error!(
@@ -26,7 +31,6 @@ compile_error!("enable feature `p2` (the default) or `p3`");
 /// frame with 1005, "no status code", is a close without a code, as on the
 /// wire). `$host` names the generated `client` module; the arms after it are
 /// the errors only that shape has.
-#[cfg(not(feature = "sockets"))]
 macro_rules! golem_calls {
     ($host:ident $(, $pattern:pat => $failure:expr)* $(,)?) => {
         fn send_message(
@@ -79,13 +83,11 @@ macro_rules! golem_calls {
     };
 }
 
-// Under `sockets` the client connects through the engine: the component
-// then does not import golem:websocket.
-#[cfg(all(feature = "p2", not(feature = "sockets")))]
+#[cfg(feature = "p2")]
 mod gate;
-#[cfg(all(feature = "p2", not(feature = "sockets")))]
+#[cfg(feature = "p2")]
 mod golem;
-#[cfg(all(feature = "p2", not(feature = "sockets")))]
+#[cfg(feature = "p2")]
 #[allow(missing_docs, unreachable_pub)]
 mod golem_bindings;
 #[cfg(feature = "p3")]
@@ -98,7 +100,7 @@ mod reactor;
 #[cfg(feature = "p2")]
 mod watch;
 
-#[cfg(all(feature = "p2", not(feature = "sockets")))]
+#[cfg(feature = "p2")]
 pub(crate) use golem::HostConnection;
 #[cfg(feature = "p3")]
 pub(crate) use golem_p3::{HostConnection, sleep, timeout};
@@ -107,38 +109,23 @@ pub(crate) use reactor::yield_to_host;
 #[cfg(feature = "p2")]
 pub(crate) use reactor::{sleep, timeout};
 
-#[cfg(feature = "engine")]
+#[cfg(any(feature = "sockets", feature = "server"))]
 pub(crate) mod engine;
 
 /// The connection a `WebSocket` runs on: the host's `golem:websocket`
-/// connection, or one the engine runs in the app (feature `engine`).
-pub(crate) enum AnyConnection {
-    /// Not under `sockets`, whose clients connect through the engine.
-    #[cfg(not(feature = "sockets"))]
-    Golem(HostConnection),
-    #[cfg(feature = "engine")]
-    Engine(Box<engine::EngineConnection>),
-}
+/// connection ([`HostConnection`]), or one the engine runs in the app
+/// (`engine::EngineConnection`), behind the seam. Dynamic, not an enum: see
+/// the module's docs.
+pub(crate) type AnyConnection = Box<dyn crate::machine::Connection>;
 
-/// Calls `$call` on whichever connection `$self` holds.
-macro_rules! each {
-    ($self:ident, $conn:ident => $call:expr) => {
-        match $self {
-            #[cfg(not(feature = "sockets"))]
-            AnyConnection::Golem($conn) => $call,
-            #[cfg(feature = "engine")]
-            AnyConnection::Engine($conn) => $call,
-        }
-    };
-}
-
-impl crate::machine::Connection for AnyConnection {
+/// A boxed connection is one: every call goes to the box's content.
+impl<C: crate::machine::Connection + ?Sized> crate::machine::Connection for Box<C> {
     fn send(&mut self, message: crate::Message) -> Result<(), crate::machine::Failure> {
-        each!(self, conn => conn.send(message))
+        (**self).send(message)
     }
 
     fn close(&mut self, frame: Option<&crate::CloseFrame>) -> Result<(), crate::machine::Failure> {
-        each!(self, conn => conn.close(frame))
+        (**self).close(frame)
     }
 
     fn poll_receive(
@@ -146,7 +133,7 @@ impl crate::machine::Connection for AnyConnection {
         deadline: Option<std::time::Instant>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<crate::Message, crate::machine::Failure>> {
-        each!(self, conn => conn.poll_receive(deadline, cx))
+        (**self).poll_receive(deadline, cx)
     }
 
     fn poll_deadline(
@@ -154,17 +141,45 @@ impl crate::machine::Connection for AnyConnection {
         deadline: std::time::Instant,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<()> {
-        each!(self, conn => conn.poll_deadline(deadline, cx))
+        (**self).poll_deadline(deadline, cx)
     }
 
     fn poll_ready(
         &mut self,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<(), crate::machine::Failure>> {
-        each!(self, conn => conn.poll_ready(cx))
+        (**self).poll_ready(cx)
     }
 
     fn ping(&mut self, payload: Vec<u8>) -> Result<(), crate::machine::Failure> {
-        each!(self, conn => conn.ping(payload))
+        (**self).ping(payload)
+    }
+}
+
+#[cfg(all(test, feature = "p2"))]
+mod tests {
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use std::time::Duration;
+
+    use crate::{ClientRequest, Error, WebSocket};
+
+    /// `connect_with` is the `golem:websocket` connect whatever else is
+    /// enabled (`sockets` and `server` only add): a request with a keepalive
+    /// is refused there, before any host call, as only that host does.
+    #[test]
+    fn connect_with_is_the_golem_connect_under_every_feature() {
+        let request = ClientRequest::new("ws://127.0.0.1:9/")
+            .keepalive(Duration::from_secs(1), Duration::from_secs(1));
+        let connect = pin!(WebSocket::connect_with(request));
+        match connect.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(Err(Error::Unsupported(message))) => {
+                assert!(message.contains("golem:websocket"), "{message}");
+            }
+            other => panic!(
+                "expected golem:websocket's refusal of a keepalive, got {:?}",
+                other.map(|result| result.map(|_| "a connection"))
+            ),
+        }
     }
 }

@@ -24,5 +24,5 @@ pub(crate) async fn timeout<F: Future>(limit: Duration, future: F) -> Option<F::
         .ok()
 }
 
-#[cfg(feature = "engine")]
+#[cfg(any(feature = "sockets", feature = "server"))]
 pub(crate) use wasm_websocket_engine::wait::yield_to_host;

@@ -270,7 +270,7 @@ impl Watch {
 /// ([`super::reactor::yield_to_host`]) so that the step which follows sees
 /// the socket as it is. The waits are this future's own and dropped with it:
 /// a connect that is dropped leaves nothing registered.
-#[cfg(feature = "engine")]
+#[cfg(any(feature = "sockets", feature = "server"))]
 pub(super) async fn wait(pollables: Vec<Pollable>, until: Instant) {
     let mut watch = Watch::new(pollables, Some(until));
     std::future::poll_fn(|cx| watch.poll(cx)).await;

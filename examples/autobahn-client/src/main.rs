@@ -48,14 +48,14 @@ async fn run(base: &str, agent: &str) -> Result<u32, Error> {
             eprintln!("case {case}: {e}");
         }
     }
-    let mut ws = WebSocket::connect(&format!("{base}/updateReports?agent={agent}")).await?;
+    let mut ws = open(&format!("{base}/updateReports?agent={agent}")).await?;
     wait_for_close(&mut ws).await;
     Ok(count)
 }
 
 /// Asks the server how many cases it has.
 async fn case_count(base: &str) -> Result<u32, Error> {
-    let mut ws = WebSocket::connect(&format!("{base}/getCaseCount")).await?;
+    let mut ws = open(&format!("{base}/getCaseCount")).await?;
     let text = ws.recv().await?.into_text()?;
     wait_for_close(&mut ws).await;
     text.trim()
@@ -66,7 +66,7 @@ async fn case_count(base: &str) -> Result<u32, Error> {
 /// Runs one case: every text and binary message goes back as it came, until
 /// the server closes (`Ok`) or the connection fails (`Err`).
 async fn echo_until_closed(url: &str) -> Result<(), Error> {
-    let mut ws = WebSocket::connect(url).await?;
+    let mut ws = open(url).await?;
     loop {
         match ws.recv().await {
             Ok(Message::Close(_)) | Err(Error::Closed(_) | Error::AlreadyClosed) => return Ok(()),
@@ -96,4 +96,19 @@ fn query_escape(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Opens a connection through the host's `golem:websocket` (the polyfill
+/// composed into the app), or, built with the feature `sockets`, directly
+/// over `wasi:sockets` (`WebSocket::connect_direct`): that build imports
+/// no `golem:websocket` and runs without the polyfill.
+#[cfg(not(feature = "sockets"))]
+async fn open(url: &str) -> Result<WebSocket, Error> {
+    WebSocket::connect(url).await
+}
+
+/// `open` of the direct build (feature `sockets`): see the one above.
+#[cfg(feature = "sockets")]
+async fn open(url: &str) -> Result<WebSocket, Error> {
+    WebSocket::connect_direct(url).await
 }

@@ -178,7 +178,7 @@ async fn run(workload: Workload, url: &str) -> Result<(), String> {
 }
 
 async fn connect(url: &str) -> Result<WebSocket, String> {
-    WebSocket::connect(url)
+    open(url)
         .await
         .map_err(|e| format!("cannot connect to {url}: {e}"))
 }
@@ -244,4 +244,19 @@ async fn close(mut ws: WebSocket) -> Result<(), String> {
     ws.close(None)
         .await
         .map_err(|e| format!("close failed: {e}"))
+}
+
+/// Opens a connection through the host's `golem:websocket` (the polyfill
+/// composed into the app), or, built with the feature `sockets`, directly
+/// over `wasi:sockets` (`WebSocket::connect_direct`): that build imports
+/// no `golem:websocket` and runs without the polyfill.
+#[cfg(not(feature = "sockets"))]
+async fn open(url: &str) -> Result<WebSocket, wasm_websocket::Error> {
+    WebSocket::connect(url).await
+}
+
+/// `open` of the direct build (feature `sockets`): see the one above.
+#[cfg(feature = "sockets")]
+async fn open(url: &str) -> Result<WebSocket, wasm_websocket::Error> {
+    WebSocket::connect_direct(url).await
 }

@@ -25,9 +25,10 @@
 //! (`ClientRequest::keepalive` with an interval of I ms and a timeout of T
 //! ms; a `golem:websocket` connection refuses it at connect).
 //!
-//! Built with the feature `sockets` (`target/direct/echo.wasm`), it runs the
-//! protocol engine itself over wasi:sockets and is served as is, without the
-//! polyfill.
+//! Built with the feature `sockets` (`target/direct/echo.wasm`), it connects
+//! with `WebSocket::connect_direct`: it runs the protocol engine itself over
+//! wasi:sockets, imports no `golem:websocket`, and is served as is, without
+//! the polyfill.
 //!
 //! `via=api` (the default) uses the inherent methods: `send`, `recv_timeout`,
 //! `close(Some(frame))`, then `recv` to drain what arrived while closing.
@@ -231,7 +232,7 @@ fn flag(key: &str, value: &str) -> Result<bool, String> {
 
 /// Connects, sends, collects, closes, and reports.
 async fn run(params: Params) -> Response<Body> {
-    let mut ws = match WebSocket::connect_with(params.request).await {
+    let mut ws = match open(params.request).await {
         Ok(ws) => ws,
         Err(err) => {
             let body = json!({ "error": err.to_string(), "error_kind": err.kind().to_string() });
@@ -398,4 +399,19 @@ fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Bod
         .header("content-type", content_type)
         .body(Body::from(body))
         .expect("a response from a valid status and header")
+}
+
+/// Opens a connection through the host's `golem:websocket` (the polyfill
+/// composed into the app), or, built with the feature `sockets`, directly
+/// over `wasi:sockets` (`WebSocket::connect_direct`): that build imports
+/// no `golem:websocket` and runs without the polyfill.
+#[cfg(not(feature = "sockets"))]
+async fn open(request: ClientRequest) -> Result<WebSocket, Error> {
+    WebSocket::connect_with(request).await
+}
+
+/// `open` of the direct build (feature `sockets`): see the one above.
+#[cfg(feature = "sockets")]
+async fn open(request: ClientRequest) -> Result<WebSocket, Error> {
+    WebSocket::connect_direct(request).await
 }

@@ -133,7 +133,7 @@ async fn run(params: Params) -> Response<Body> {
     let results = params
         .urls
         .iter()
-        .map(|url| WebSocket::connect_with(ClientRequest::new(url).close_timeout(CLOSE_TIMEOUT)))
+        .map(|url| open(ClientRequest::new(url).close_timeout(CLOSE_TIMEOUT)))
         .collect::<Vec<_>>()
         .join()
         .await;
@@ -248,4 +248,19 @@ fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Bod
         .header("content-type", content_type)
         .body(Body::from(body))
         .expect("a response from a valid status and header")
+}
+
+/// Opens a connection through the host's `golem:websocket` (the polyfill
+/// composed into the app), or, built with the feature `sockets`, directly
+/// over `wasi:sockets` (`WebSocket::connect_direct`): that build imports
+/// no `golem:websocket` and runs without the polyfill.
+#[cfg(not(feature = "sockets"))]
+async fn open(request: ClientRequest) -> Result<WebSocket, Error> {
+    WebSocket::connect_with(request).await
+}
+
+/// `open` of the direct build (feature `sockets`): see the one above.
+#[cfg(feature = "sockets")]
+async fn open(request: ClientRequest) -> Result<WebSocket, Error> {
+    WebSocket::connect_direct(request).await
 }

@@ -12,6 +12,11 @@
 //! curl 'http://127.0.0.1:8080/?url=ws://127.0.0.1:9001/&subscribe=subscribe:btc&delays=250,500,1000&count=12'
 //! ```
 //!
+//! Built with the feature `sockets` (`target/direct/feed.wasm`), it
+//! reconnects with `ReconnectingWebSocket::with_connect` and
+//! `WebSocket::connect_direct`: it imports no `golem:websocket` and is served
+//! as is, without the polyfill.
+//!
 //! Query parameters: `url` (required), `protocol=p` (repeatable: offered
 //! subprotocols), `subscribe=text` (repeatable: sent after every connect,
 //! `ReconnectConfig::on_connect`), `delays=ms,ms,..` (default `1000`),
@@ -126,7 +131,7 @@ fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
 async fn run(params: Params) -> Response<Body> {
     let started = Instant::now();
     let ms = |at: Instant| at.duration_since(started).as_millis() as u64;
-    let mut feed = ReconnectingWebSocket::new(params.request, params.config);
+    let mut feed = reconnecting(params.request, params.config);
     let mut events = Vec::new();
     let mut messages = 0;
     let mut disconnects = 0;
@@ -257,4 +262,19 @@ fn respond(status: StatusCode, content_type: &str, body: String) -> Response<Bod
         .header("content-type", content_type)
         .body(Body::from(body))
         .expect("a response from a valid status and header")
+}
+
+/// The reconnecting client, connecting through the host's `golem:websocket`
+/// (the polyfill composed into the app), or, built with the feature
+/// `sockets`, directly over `wasi:sockets` (`WebSocket::connect_direct`):
+/// that build imports no `golem:websocket` and runs without the polyfill.
+#[cfg(not(feature = "sockets"))]
+fn reconnecting(request: ClientRequest, config: ReconnectConfig) -> ReconnectingWebSocket {
+    ReconnectingWebSocket::new(request, config)
+}
+
+/// `reconnecting` of the direct build (feature `sockets`): see the one above.
+#[cfg(feature = "sockets")]
+fn reconnecting(request: ClientRequest, config: ReconnectConfig) -> ReconnectingWebSocket {
+    ReconnectingWebSocket::with_connect(request, config, wasm_websocket::WebSocket::connect_direct)
 }

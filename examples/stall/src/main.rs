@@ -93,10 +93,7 @@ fn millis(key: &str, value: &str) -> Result<Duration, String> {
 }
 
 async fn run(params: Params) -> Response<Body> {
-    let (mut a, mut b) = match (
-        WebSocket::connect(&params.a).await,
-        WebSocket::connect(&params.b).await,
-    ) {
+    let (mut a, mut b) = match (open(&params.a).await, open(&params.b).await) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(err), _) | (_, Err(err)) => {
             return respond(StatusCode::BAD_GATEWAY, format!("connect: {err}"));
@@ -167,4 +164,19 @@ fn respond(status: StatusCode, body: String) -> Response<Body> {
         .status(status)
         .body(Body::from(body))
         .expect("a response from a valid status")
+}
+
+/// Opens a connection through the host's `golem:websocket` (the polyfill
+/// composed into the app), or, built with the feature `sockets`, directly
+/// over `wasi:sockets` (`WebSocket::connect_direct`): that build imports
+/// no `golem:websocket` and runs without the polyfill.
+#[cfg(not(feature = "sockets"))]
+async fn open(url: &str) -> Result<WebSocket, wasm_websocket::Error> {
+    WebSocket::connect(url).await
+}
+
+/// `open` of the direct build (feature `sockets`): see the one above.
+#[cfg(feature = "sockets")]
+async fn open(url: &str) -> Result<WebSocket, wasm_websocket::Error> {
+    WebSocket::connect_direct(url).await
 }

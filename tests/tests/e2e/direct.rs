@@ -1,5 +1,6 @@
 //! The direct client: the example apps built with the feature `sockets`
-//! run the protocol engine themselves over wasi:sockets and are served
+//! connect with `WebSocket::connect_direct`, run the protocol engine
+//! themselves over wasi:sockets, import no `golem:websocket`, and are served
 //! without the polyfill. The scenarios of the composed apps that apply (the
 //! round trips against Python `websockets` and the protocol errors run for
 //! both clients in `python_peer` and `faults`): a 16 MiB round trip, close
@@ -16,8 +17,47 @@ use wasm_websocket_tests::certs::{Authority, Validity};
 use wasm_websocket_tests::fault_server::{ClientClose, FaultServer};
 use wasm_websocket_tests::python::{PeerClose, PythonPeer};
 use wasm_websocket_tests::wasmtime::Serve;
+use wasm_websocket_tests::{components, wit};
 
 use crate::MARGIN;
+
+/// The apps of `target/direct/`: the direct client's (`feed` through the
+/// reconnecting client) and the server.
+const DIRECT_APPS: [&str; 7] = [
+    "echo",
+    "autobahn-client",
+    "stall",
+    "bench-client",
+    "fanin",
+    "feed",
+    "server",
+];
+
+/// A direct app imports `wasi:sockets` and nothing of `golem:websocket`:
+/// `sockets` and `server` leave the crate's `golem:websocket` connect
+/// compiled in, and only a call to it would link its imports. (Every test
+/// here also runs such an app on plain wasmtime, which has no
+/// `golem:websocket`, but only for the apps and paths it drives.)
+#[test]
+fn direct_apps_import_no_golem_websocket() {
+    for app in DIRECT_APPS {
+        let world = wit::world(&wit::wasm_tools_wit(&components::direct(app)));
+        let golem: Vec<&String> = world
+            .imports
+            .iter()
+            .filter(|import| import.starts_with("golem:"))
+            .collect();
+        assert!(golem.is_empty(), "{app} imports {golem:?}");
+        assert!(
+            world
+                .imports
+                .iter()
+                .any(|import| import.starts_with("wasi:sockets/tcp@")),
+            "{app} does not import wasi:sockets/tcp: {:?}",
+            world.imports
+        );
+    }
+}
 
 #[test]
 fn sixteen_mib_round_trip_byte_exact_through_the_sink() {

@@ -143,8 +143,24 @@ fn connects(events: &[FeedEvent]) -> Vec<usize> {
 }
 
 fn a_subscription_survives_two_server_restarts_on_schedule(host: Host) {
+    survives_two_restarts(Serve::on(host, "feed"), host);
+}
+
+/// The same with the direct build of the app: `ReconnectingWebSocket::
+/// with_connect` and `WebSocket::connect_direct`, on plain wasmtime, which
+/// has no `golem:websocket` for it to import. Its ends read as the
+/// polyfill's do: the same engine reports them.
+#[test]
+fn a_direct_subscription_survives_two_server_restarts_on_schedule() {
+    survives_two_restarts(Serve::direct("feed"), Host::Polyfill);
+}
+
+/// Two restarts of the feed server under `app`: the app reconnects on its
+/// schedule, resends its subscription and gets each new connection's feed.
+/// `host` names whose reading of an abrupt end to expect.
+fn survives_two_restarts(app: Serve, host: Host) {
     let server = RestartableServer::start();
-    let app = Serve::on(host, "feed").start();
+    let app = app.start();
     let url = server.url("/feed");
     let delays = [200, 400, 800];
     let report = std::thread::scope(|scope| {
