@@ -142,6 +142,10 @@ fn run(options: Options) -> Result<bool, String> {
         crate::direct::figures(&root, &cases, &native, &url, options, &cache_config)?;
     figures.extend(direct);
     failures.extend(direct_failures);
+    let (p3, p3_failures) =
+        crate::p3::figures(&root, &cases, &native, &url, options, &cache_config)?;
+    figures.extend(p3);
+    failures.extend(p3_failures);
     figures.extend(crate::component_server::figures(
         &root,
         &native,

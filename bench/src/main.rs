@@ -4,7 +4,7 @@
 //!
 //! The direct client (the same app built with the feature `sockets`, not
 //! composed) runs the same workloads beside the same native client
-//! (`direct.rs`).
+//! (`direct.rs`), and so does the WASI 0.3 client (`p3.rs`).
 //!
 //! - `wasm-websocket-bench [--quick] [--repetitions N]`: the whole benchmark
 //!   (after `bash scripts/build-components.sh`); `--quick` runs each workload once
@@ -25,6 +25,8 @@ mod component_server;
 mod direct;
 #[cfg(not(target_family = "wasm"))]
 mod harness;
+#[cfg(not(target_family = "wasm"))]
+mod p3;
 #[cfg(not(target_family = "wasm"))]
 mod process;
 #[cfg(not(target_family = "wasm"))]
