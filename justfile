@@ -108,6 +108,8 @@ check: setup
     cargo fmt --check --manifest-path examples-p3/echo/Cargo.toml
     cargo fmt --check --manifest-path tests/outside/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples-p3/echo/Cargo.toml --target-dir target/p3 --all-targets -- -D warnings
+    cargo fmt --check --manifest-path examples-p3/bench-client/Cargo.toml
+    cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples-p3/bench-client/Cargo.toml --target-dir target/p3 --all-targets -- -D warnings
     bash scripts/packages.sh check
     just check-min-versions
 

@@ -106,4 +106,9 @@ if [ $# -eq 0 ]; then
     done
     # Back to the default build, for whoever reads $out next.
     cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}"
+
+    # The WASI 0.3 mode (target/p3): the P3 bench client, for the benchmark's
+    # "(p3)" rows, and the P3 echo.
+    log "scripts/build-p3.sh: the P3 polyfill, examples-p3/echo and examples-p3/bench-client"
+    bash scripts/build-p3.sh
 fi

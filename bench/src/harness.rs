@@ -146,6 +146,10 @@ fn run(options: Options) -> Result<bool, String> {
         crate::testhost::figures(&root, &cases, &native, &url, options)?;
     figures.extend(testhost);
     failures.extend(testhost_failures);
+    let (p3, p3_failures) =
+        crate::p3::figures(&root, &cases, &native, &url, options, &cache_config)?;
+    figures.extend(p3);
+    failures.extend(p3_failures);
     figures.extend(crate::component_server::figures(
         &root,
         &native,

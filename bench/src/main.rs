@@ -4,8 +4,9 @@
 //!
 //! The direct client (the same app built with the feature `sockets`, not
 //! composed) runs the same workloads beside the same native client
-//! (`direct.rs`), and so does the test host, which serves the app's
-//! golem:websocket import natively, as Golem does (`testhost.rs`).
+//! (`direct.rs`), and so do the WASI 0.3 client (`p3.rs`) and the test host,
+//! which serves the app's golem:websocket import natively, as Golem does
+//! (`testhost.rs`).
 //!
 //! - `wasm-websocket-bench [--quick] [--repetitions N]`: the whole benchmark
 //!   (after `bash scripts/build-components.sh`); `--quick` runs each workload once
@@ -26,6 +27,8 @@ mod component_server;
 mod direct;
 #[cfg(not(target_family = "wasm"))]
 mod harness;
+#[cfg(not(target_family = "wasm"))]
+mod p3;
 #[cfg(not(target_family = "wasm"))]
 mod process;
 #[cfg(not(target_family = "wasm"))]

@@ -25,6 +25,9 @@
 //! - `two SILENT_URL ECHO_URL`: waits for a message on the silent connection
 //!   (up to 3 s) while making 20 round trips on the other (`silent`,
 //!   `silent_ms`, `rounds`, `rounds_ms`, `slowest_round_ms`).
+//! - `ticks SILENT_URL`: waits for a message on the silent connection (up to
+//!   1 s) while a timer task ticks every 10 ms (`silent`, `ticks`,
+//!   `latest_tick_ms`: the most a tick came late).
 //! - `raw-timeout URL`: the interface itself, without the crate (as a
 //!   golem-rust 3.x app calls it): sends `late` to a server that answers
 //!   late, then `receive-with-timeout` 100 ms, 5000 ms and 0 ms (`steps`,
@@ -78,6 +81,10 @@ const TEXT: &str = "héllo wörld ✓ 🦀";
 
 /// How long `two` waits on the silent connection.
 const SILENT_WAIT: Duration = Duration::from_secs(3);
+
+/// How long `ticks` waits on the silent connection, and its timer's period.
+const TICK_WAIT: Duration = Duration::from_secs(1);
+const TICK: Duration = Duration::from_millis(10);
 
 async fn scenario(args: &[String]) -> Result<Value, String> {
     let arg = |i: usize| {
@@ -169,6 +176,27 @@ async fn scenario(args: &[String]) -> Result<Value, String> {
             let mut steps = vec![outcome(ws.send(Message::text("one")).await)];
             read_to_end(&mut ws, &mut steps).await;
             json!({ "steps": steps, "elapsed_ms": start.elapsed().as_millis() as u64 })
+        }
+        "ticks" => {
+            let start = Instant::now();
+            let silent = async { received(ws.recv_timeout(TICK_WAIT).await) };
+            let ticking = async {
+                let (mut ticks, mut latest) = (0u64, Duration::ZERO);
+                while start.elapsed() < TICK_WAIT {
+                    let asked = Instant::now();
+                    wasip3::clocks::monotonic_clock::wait_for(TICK.as_nanos() as u64).await;
+                    latest = latest.max(asked.elapsed().saturating_sub(TICK));
+                    ticks += 1;
+                }
+                (ticks, latest)
+            };
+            let (silent, (ticks, latest)) = future::zip(silent, ticking).await;
+            json!({
+                "silent": silent,
+                "ticks": ticks,
+                "latest_tick_ms": latest.as_millis() as u64,
+                "close": outcome(ws.close(None).await),
+            })
         }
         "two" => {
             let mut busy = connect(arg(2)?.to_owned()).await?;

@@ -150,3 +150,17 @@ fn p3_the_polyfills_receive_with_timeout_waits_its_time_and_loses_nothing() {
     );
     assert_eq!(report["close"], "Ok(())", "{report}");
 }
+
+#[test]
+fn p3_a_waiting_receive_lets_the_apps_other_tasks_run() {
+    let server = FaultServer::start();
+    // A timer task ticks every 10 ms while a receive waits 1 s on a silent
+    // connection: about 90 ticks when the receive blocks the component only
+    // in short slices, one when it blocks for its whole wait. The bound is
+    // far below 90 so that a loaded machine does not trip it.
+    let report = run(&["ticks", &server.url("/silent")]);
+    assert_eq!(report["silent"], "Timeout", "{report}");
+    let ticks = millis(&report, "ticks");
+    assert!(ticks >= 30, "the timer task was held up: {report}");
+    assert_eq!(report["close"], "ok", "{report}");
+}

@@ -1,0 +1,108 @@
+//! The WASI 0.3 rows: `examples-p3/bench-client` (the crate's `p3` feature,
+//! the app shape of golem-rust 3.x) composed with the polyfill's P3 build
+//! (`target/composed/p3-bench-client.wasm`, from `scripts/build-p3.sh`) runs
+//! sequential 16 B and 64 KiB, pipelined 16 B, the 16 B round trip's p50 and
+//! p99, and the first echo from the compilation cache, beside the same native
+//! client, alternating and repeated like the composed rows. Its rows read
+//! "(p3)"; their ratio is p3 / native. The goal of issue 23: p50 and p99 at
+//! 16 B within 2x of native.
+
+use std::path::Path;
+
+use wasm_websocket_bench::Workload;
+
+use crate::cases::{Case, Options, Start};
+use crate::process::Client;
+use crate::table::{Figure, Goal};
+
+/// The cases of `cases` the P3 client runs: those named in the file comment.
+fn selected(case: &Case) -> bool {
+    case.start == Start::Cached
+        && match case.workload {
+            Workload::Sequential { size, .. } => size == 16 || size == 64 << 10,
+            Workload::Pipelined { size, .. } => size == 16,
+            Workload::Latency { .. } | Workload::FirstEcho => true,
+            Workload::Concurrent { .. } => false,
+        }
+}
+
+/// The goal of a P3 row: the round trip's p50 and p99 within 2x of native.
+fn goal(case: &Case, label: &str) -> Option<Goal> {
+    matches!(case.workload, Workload::Latency { .. })
+        .then_some(Goal::RatioAtMost(2.0))
+        .filter(|_| label == "p50" || label == "p99")
+}
+
+/// Runs the P3 client's rows; the figures, and the failures met.
+pub(crate) fn figures(
+    root: &Path,
+    cases: &[Case],
+    native: &Client,
+    url: &str,
+    options: Options,
+    cache_config: &Path,
+) -> Result<(Vec<Figure>, Vec<String>), String> {
+    let wasm = root.join("target/composed/p3-bench-client.wasm");
+    if !wasm.exists() {
+        return Err(format!(
+            "{} is missing: run `bash scripts/build-components.sh` first",
+            wasm.display()
+        ));
+    }
+    let p3 = Client::component(&wasm, &crate::harness::cache_args(cache_config));
+    // Primes the compilation cache, like the composed component's.
+    p3.run(&Workload::FirstEcho, url)?;
+
+    let cases: Vec<&Case> = cases.iter().filter(|case| selected(case)).collect();
+    let mut figures: Vec<Figure> = cases
+        .iter()
+        .flat_map(|case| {
+            case.measures.iter().map(|m| {
+                let name = format!("{} {} (p3)", case.title, m.label);
+                Figure::new(name, m.unit, goal(case, m.label))
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for repetition in 1..=options.repetitions {
+        let mut index = 0;
+        for case in &cases {
+            eprintln!("[{repetition}/{}] {} (p3)", options.repetitions, case.title);
+            let runs = [&p3, native].map(|client| client.run(&case.workload, url));
+            crate::harness::record(case, &runs, &mut figures[index..], &mut failures);
+            index += case.measures.len();
+        }
+    }
+    Ok((figures, failures))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cases::cases;
+
+    #[test]
+    fn the_p3_rows_are_the_ones_issue_23_asks_for() {
+        let all = cases(Options::parse(&[]).unwrap());
+        let titles: Vec<&str> = all
+            .iter()
+            .filter(|case| selected(case))
+            .map(|case| case.title.as_str())
+            .collect();
+        assert_eq!(
+            titles,
+            [
+                "sequential 16 B",
+                "sequential 64 KiB",
+                "pipelined (64 in flight) 16 B",
+                "round trip 16 B",
+                "first echo (compilation cache, -C cache=y)",
+            ]
+        );
+        let latency = all.iter().find(|c| c.title == "round trip 16 B").unwrap();
+        assert_eq!(goal(latency, "p50"), Some(Goal::RatioAtMost(2.0)));
+        assert_eq!(goal(latency, "p99"), Some(Goal::RatioAtMost(2.0)));
+        let sequential = all.iter().find(|c| c.title == "sequential 16 B").unwrap();
+        assert_eq!(goal(sequential, "msg/s"), None);
+    }
+}
