@@ -9,7 +9,8 @@
 //! polyfill's P3 build passes in `tests/e2e/p3.rs`. Then Golem's replay
 //! scenarios in the P3 shape (one host call in flight at a time), on the
 //! counting peer of the P2 replay tests: a full replay touches no network,
-//! a restart between sends reopens the connection and goes on, and under
+//! a log with a call removed or altered fails at its index, a restart
+//! between sends reopens the connection and goes on, and under
 //! `report-connection-loss` the restart answers `session-lost` instead.
 
 use std::path::PathBuf;
@@ -20,7 +21,7 @@ use serde_json::{Value, json};
 use wasm_websocket_tests::fault_server::FaultServer;
 use wasm_websocket_tests::python::PythonPeer;
 
-use crate::host::{CRASHED, Outcome, calls, entries, run_component};
+use crate::host::{CRASHED, DIVERGED, Outcome, calls, entries, run_component, write_entries};
 use crate::peer::{Mode, Peer};
 use crate::temp;
 
@@ -205,6 +206,49 @@ fn p3_roundtrip_is_recorded_and_replayed() {
     assert_eq!(strings(&replay, "steps"), ROUNDTRIP);
     assert_eq!(entries(&oplog), recorded, "a full replay records nothing");
     assert_eq!(peer.accepted(), 1);
+}
+
+#[test]
+fn p3_a_log_with_a_call_removed_or_altered_fails_at_its_index() {
+    let peer = Peer::start(Mode::Echo);
+    let dir = temp();
+    let oplog = dir.path().join("oplog");
+    let path = oplog.to_str().unwrap();
+    let args = ["roundtrip", &peer.url(), "4"];
+    run(&["--oplog", path], &args);
+    let recorded = entries(&oplog);
+    let send = "golem:websocket/client::send";
+    let index = calls(&recorded)
+        .iter()
+        .enumerate()
+        .filter(|(_, call)| *call == send)
+        .nth(1)
+        .map(|(index, _)| index)
+        .expect("a second send");
+
+    // The second send altered: a strict replay stops there.
+    let mut altered = recorded.clone();
+    altered[index]["args"]["message"]["text"] = "msg-X".into();
+    write_entries(&oplog, &altered);
+    let strict = run_p3(&["--oplog", path, "--strict"], &args);
+    assert_eq!(strict.status, DIVERGED, "{strict:?}");
+    let expected = format!(
+        "replay diverged at oplog entry {index}: the log holds {send} {{\"message\":{{\"text\":\"msg-X\"}}}}, \
+         the guest called {send} {{\"message\":{{\"text\":\"msg-2\"}}}}"
+    );
+    assert!(strict.stderr.contains(&expected), "{}", strict.stderr);
+
+    // The second send removed: the guest's send meets the receive after it.
+    let mut removed = recorded.clone();
+    removed.remove(index);
+    write_entries(&oplog, &removed);
+    let short = run_p3(&["--oplog", path], &args);
+    assert_eq!(short.status, DIVERGED, "{short:?}");
+    let expected = format!(
+        "replay diverged at oplog entry {index}: the log holds golem:websocket/client::receive"
+    );
+    assert!(short.stderr.contains(&expected), "{}", short.stderr);
+    assert_eq!(peer.accepted(), 1, "a diverged replay opens nothing");
 }
 
 #[test]
