@@ -10,8 +10,10 @@
 //! scenarios in the P3 shape (one host call in flight at a time), on the
 //! counting peer of the P2 replay tests: a full replay touches no network,
 //! a log with a call removed or altered fails at its index, a restart
-//! between sends reopens the connection and goes on, and under
-//! `report-connection-loss` the restart answers `session-lost` instead.
+//! between sends reopens the connection and goes on (or, the peer gone, the
+//! app sees the failed reopen), a connection closed before the restart stays
+//! closed, and under `report-connection-loss` the restart answers
+//! `session-lost` instead of reopening.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -311,4 +313,64 @@ fn p3_report_connection_loss_answers_session_lost_after_a_restart() {
     // Not reopened: the first connection was the only one.
     assert_eq!(peer.accepted(), 1);
     assert_eq!(peer.transcript().len(), 2);
+}
+
+#[test]
+fn p3_a_failed_reconnect_is_the_apps_error() {
+    let mut peer = Peer::start(Mode::Echo);
+    let dir = temp();
+    let oplog = dir.path().join("oplog");
+    let path = oplog.to_str().unwrap();
+    let args = ["roundtrip", &peer.url(), "4"];
+    let crashed = run_p3(
+        &[
+            "--oplog",
+            path,
+            "--crash-at",
+            "golem:websocket/client::send#3",
+        ],
+        &args,
+    );
+    assert_eq!(crashed.status, CRASHED, "{crashed:?}");
+    // The peer is gone when the restart reopens the connection: the send
+    // that reopens it fails, and the connection stays failed.
+    peer.stop();
+    let restart = run(&["--oplog", path, "--strict"], &args);
+    assert_eq!(
+        strings(&restart, "steps"),
+        [
+            "text:msg-1",
+            "text:msg-2",
+            "ConnectionFailed",
+            "ConnectionFailed"
+        ]
+    );
+}
+
+#[test]
+fn p3_a_successful_close_prevents_reconnect() {
+    let peer = Peer::start(Mode::Echo);
+    let dir = temp();
+    let oplog = dir.path().join("oplog");
+    let path = oplog.to_str().unwrap();
+    let args = ["roundtrip", &peer.url(), "4"];
+    // The cut: the receive after the close (the closing handshake's answer).
+    let crashed = run_p3(
+        &[
+            "--oplog",
+            path,
+            "--crash-at",
+            "golem:websocket/client::receive#5",
+        ],
+        &args,
+    );
+    assert_eq!(crashed.status, CRASHED, "{crashed:?}");
+    let restart = run(&["--oplog", path, "--strict"], &args);
+    assert_eq!(strings(&restart, "steps"), ROUNDTRIP);
+    // The replayed close left the connection terminal: the live receive
+    // answered `closed` without opening a connection.
+    assert_eq!(peer.accepted(), 1);
+    let last = entries(&oplog).pop().expect("entries");
+    assert_eq!(last["call"], "golem:websocket/client::receive", "{last}");
+    assert_eq!(last["result"]["Err"]["closed"][0], 1000, "{last}");
 }
