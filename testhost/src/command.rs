@@ -1,11 +1,12 @@
-//! `run`: a `wasi:cli` command run once, as `wasmtime run` runs it, with
-//! its oplog recorded, or replayed and then continued live.
+//! `run`: a `wasi:cli` command (WASI 0.2 or 0.3) run once, as `wasmtime
+//! run` runs it, with its oplog recorded, or replayed and then continued
+//! live.
 
 use std::path::PathBuf;
 
 use wasmtime::Store;
 use wasmtime_wasi::I32Exit;
-use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi::p2::bindings::Command;
 
 use crate::ctx::{Ctx, Pool};
 use crate::oplog::{DIVERGENCE_EXIT, Divergence, Oplog, OplogOptions};
@@ -32,7 +33,7 @@ pub struct Run {
 /// guest's, 1 on a trap, [`DIVERGENCE_EXIT`] when the replay diverged).
 pub async fn run(run: Run) -> wasmtime::Result<i32> {
     let (engine, component, linker) = crate::engine::load(&run.component)?;
-    let command = CommandPre::new(linker.instantiate_pre(&component)?)?;
+    let pre = linker.instantiate_pre(&component)?;
     let oplog = match &run.oplog {
         Some(path) => Oplog::open(path, run.oplog_options.clone())?,
         None => Oplog::none(),
@@ -45,8 +46,16 @@ pub async fn run(run: Run) -> wasmtime::Result<i32> {
             .envs(&run.env);
     });
     let mut store = Store::new(&engine, ctx);
-    let outcome = match command.instantiate_async(&mut store).await {
-        Ok(instance) => instance.wasi_cli_run().call_run(&mut store).await,
+    // A WASI 0.3 command runs on wasmtime's event loop; otherwise it must
+    // be a WASI 0.2 one.
+    let outcome = match pre.instantiate_async(&mut store).await {
+        Ok(instance) => match crate::p3::run_command(&mut store, &instance).await {
+            Some(outcome) => outcome,
+            None => match Command::new(&mut store, &instance) {
+                Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
+                Err(err) => Err(err),
+            },
+        },
         Err(err) => Err(err),
     };
     let status = match outcome {

@@ -3,7 +3,9 @@
 //! in its WASI 0.2 shape implemented on tokio-tungstenite ([`websocket`]),
 //! and Golem's durability: an oplog of every durable host call
 //! ([`oplog`]), recorded, and replayed after a restart before the run goes
-//! on live.
+//! on live. The WASI 0.3 shape of the same interface ([`p3`]) is given to a
+//! component that imports it, on wasmtime's component-model-async host
+//! functions.
 //!
 //! Two modes, as the wasmtime CLI has them: [`command::run`] runs a
 //! `wasi:cli` command once (with an oplog), [`serve::serve`] serves a
@@ -21,5 +23,6 @@ pub mod ctx;
 mod durable;
 mod engine;
 pub mod oplog;
+pub mod p3;
 pub mod serve;
 pub mod websocket;

@@ -20,7 +20,7 @@
 //!   is opened again to the same URL and headers (a failure is the guest's
 //!   `connection-failure`, and terminal).
 
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::{SinkExt as _, Stream, StreamExt as _};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::net::TcpStream;
@@ -35,7 +35,7 @@ use crate::bindings::golem::websocket::client::{
 };
 use crate::ctx::{ConnectInfo, Ctx, Pool};
 
-type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 const CONNECT: &str = "golem:websocket/client::connect";
 const SEND: &str = "golem:websocket/client::send";
@@ -61,6 +61,14 @@ pub struct Live {
     pending: Option<Result<Message, Error>>,
     /// The pool's permit, held as long as the connection lives.
     _permit: OwnedSemaphorePermit,
+}
+
+impl Live {
+    /// The stream and the pool's permit (for the P3 shape, which splits the
+    /// stream into its two halves and keeps no pending slot).
+    pub(crate) fn into_parts(self) -> (WsStream, OwnedSemaphorePermit) {
+        (self.stream, self._permit)
+    }
 }
 
 #[async_trait::async_trait]
@@ -285,7 +293,7 @@ impl Ctx {
 
 /// Opens a connection: the request first (a bad URL or header fails before
 /// the pool is asked), then a permit, then the handshake.
-async fn open(pool: &Pool, info: &ConnectInfo) -> wasmtime::Result<Result<Live, Error>> {
+pub(crate) async fn open(pool: &Pool, info: &ConnectInfo) -> wasmtime::Result<Result<Live, Error>> {
     let request = match request(&info.url, info.headers.as_deref()) {
         Ok(request) => request,
         Err(reason) => return Ok(Err(Error::ConnectionFailure(reason))),
@@ -323,7 +331,9 @@ fn request(
 /// The next text or binary message, or the close (pings and pongs are
 /// skipped; tungstenite queued the pong, which goes out with the next read
 /// or write).
-async fn next_message(stream: &mut WsStream) -> Result<Message, Error> {
+pub(crate) async fn next_message(
+    stream: &mut (impl Stream<Item = Result<tungstenite::Message, tungstenite::Error>> + Unpin),
+) -> Result<Message, Error> {
     loop {
         match stream.next().await {
             Some(Ok(tungstenite::Message::Text(text))) => {
@@ -374,7 +384,7 @@ fn to_tungstenite(message: Message) -> tungstenite::Message {
 }
 
 /// A result as the oplog holds it.
-type Recorded<T> = Result<T, RecordedError>;
+pub(crate) type Recorded<T> = Result<T, RecordedError>;
 
 fn recorded(result: Result<(), &Error>) -> Recorded<()> {
     result.map_err(RecordedError::from)
@@ -483,6 +493,8 @@ pub(crate) enum RecordedError {
     ProtocolError(String),
     Closed(Option<(u16, String)>),
     Other(String),
+    /// The P3 shape's `session-lost`.
+    SessionLost,
 }
 
 impl From<&Error> for RecordedError {
@@ -509,6 +521,8 @@ impl From<RecordedError> for Error {
                 Error::Closed(info.map(|(code, reason)| CloseInfo { code, reason }))
             }
             RecordedError::Other(m) => Error::Other(m),
+            // Only the P3 shape answers it; a P2 guest never called for it.
+            RecordedError::SessionLost => Error::Other("session-lost".to_owned()),
         }
     }
 }

@@ -32,12 +32,16 @@
 //!   golem-rust 3.x app calls it): sends `late` to a server that answers
 //!   late, then `receive-with-timeout` 100 ms, 5000 ms and 0 ms (`steps`,
 //!   `elapsed_ms` of each).
+//! - `roundtrip URL N [lose]`: sends `msg-1`..`msg-N` to an echo server,
+//!   each followed by a receive, then closes (`steps`): one host call at a
+//!   time, the shape of Golem's replay scenarios. With `lose`, the connection
+//!   asks for `report-connection-loss`.
 
 use std::time::{Duration, Instant};
 
 use futures_lite::{StreamExt, future};
 use serde_json::{Value, json};
-use wasm_websocket::{CloseFrame, Error, Message, WebSocket};
+use wasm_websocket::{ClientRequest, CloseFrame, Error, Message, ReconstructionPolicy, WebSocket};
 
 wit_bindgen::generate!({
     path: "wit",
@@ -101,6 +105,27 @@ async fn scenario(args: &[String]) -> Result<Value, String> {
     };
     if name == "raw-timeout" {
         return raw_timeout(url).await;
+    }
+    if name == "roundtrip" {
+        let count: usize = arg(2)?.parse().map_err(|_| "N must be a number")?;
+        let mut request = ClientRequest::new(url);
+        if args.get(3).map(String::as_str) == Some("lose") {
+            request = request.reconstruction_policy(ReconstructionPolicy::ReportConnectionLoss);
+        }
+        let mut ws = WebSocket::connect_with(request)
+            .await
+            .map_err(|err| format!("connect {url}: {err}"))?;
+        let mut steps = Vec::new();
+        for i in 1..=count {
+            let sent = outcome(ws.send(Message::text(format!("msg-{i}"))).await);
+            if sent != "ok" {
+                steps.push(sent);
+                break;
+            }
+            steps.push(received(ws.recv().await));
+        }
+        steps.push(outcome(ws.close(None).await));
+        return Ok(json!({ "steps": steps }));
     }
     let mut ws = connect(url.to_owned()).await?;
     let report = match name {

@@ -73,7 +73,13 @@ impl Outcome {
 /// A run of `golem-scenarios` with `args` on the test host, with the
 /// options `host` (`--oplog FILE`, `--strict`, `--crash-at ..`).
 pub fn run(host: &[&str], args: &[&str]) -> Outcome {
-    let (binary, component) = built();
+    run_component(&built().1, host, args)
+}
+
+/// A run of `component` with `args` on the test host, with the options
+/// `host`.
+pub fn run_component(component: &Path, host: &[&str], args: &[&str]) -> Outcome {
+    let (binary, _) = built();
     let mut command = Command::new(binary);
     command
         .arg("run")

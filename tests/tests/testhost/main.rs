@@ -19,6 +19,7 @@
 #![cfg(not(target_family = "wasm"))]
 
 mod host;
+mod p3;
 mod peer;
 
 use std::time::Duration;
