@@ -227,7 +227,7 @@ impl TcpIo {
                 Ok(n) => usize::try_from(n).unwrap_or(usize::MAX),
                 Err(e) => return Err(write_error(e)),
             };
-            let end = data.len().min(done.saturating_add(permit));
+            let end = done + next_piece(data.len() - done, permit);
             self.tcp
                 .output
                 .write(&data[done..end])
@@ -242,6 +242,24 @@ impl TcpIo {
     /// (`WouldBlock`).
     fn push_pending(&self) -> io::Result<()> {
         self.pending.borrow_mut().push(&mut |data| self.push(data))
+    }
+}
+
+/// How much of `left` bytes to write next under a permit of `permit`.
+///
+/// A buffer of more than two permits goes out as its remainder first and
+/// then in whole permits: a 1 MiB frame with its 14-byte header under
+/// wasmtime's 64 KiB permit is 14 bytes, then 16 writes of 64 KiB. Written
+/// the other way round, its last write (14 bytes) is a small segment that
+/// the kernel holds until the peer acknowledges the small segment before it
+/// (Nagle; wasi:sockets 0.2 cannot set `TCP_NODELAY`): sequential 1 MiB
+/// round trips ran at 0.26 of native, and at 0.8-1.1 this way. Smaller
+/// buffers go in whole permits: a 64 KiB frame gained nothing from it.
+fn next_piece(left: usize, permit: usize) -> usize {
+    let permit = permit.max(1);
+    match left % permit {
+        rest if rest > 0 && left > 2 * permit => rest,
+        _ => left.min(permit),
     }
 }
 
@@ -359,6 +377,28 @@ mod tests {
 
     fn would_block(result: io::Result<usize>) -> bool {
         matches!(result, Err(e) if e.kind() == io::ErrorKind::WouldBlock)
+    }
+
+    #[test]
+    fn a_large_buffer_goes_out_remainder_first_then_in_whole_permits() {
+        let permit = 64 * 1024;
+        let pieces = |mut left: usize| {
+            let mut pieces = Vec::new();
+            while left > 0 {
+                let piece = next_piece(left, permit);
+                assert!(piece > 0 && piece <= permit);
+                pieces.push(piece);
+                left -= piece;
+            }
+            pieces
+        };
+        let mut mib = vec![14];
+        mib.extend([permit; 16]);
+        assert_eq!(pieces((1 << 20) + 14), mib);
+        assert_eq!(pieces(permit + 14), [permit, 14]);
+        assert_eq!(pieces(3 * permit), [permit; 3]);
+        assert_eq!(pieces(100), [100]);
+        assert_eq!(next_piece(5, 0), 1, "a zero permit still makes progress");
     }
 
     #[test]

@@ -203,7 +203,7 @@ fn host_and_port(authority: &str) -> Result<(String, Option<u16>), String> {
             "" => None,
             _ => port(after.strip_prefix(':').ok_or("invalid port number")?)?,
         };
-        return Ok((format!("[{address}]"), port));
+        return Ok((format!("[{}]", ipv6_text(address)), port));
     }
     let (host, port) = match authority.split_once(':') {
         Some((host, digits)) => (host, port(digits)?),
@@ -219,7 +219,7 @@ fn host_and_port(authority: &str) -> Result<(String, Option<u16>), String> {
     }
     if let Some(c) = host
         .chars()
-        .find(|&c| !(c.is_ascii_alphanumeric() || "-._~".contains(c)))
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
     {
         return Err(format!("invalid domain character {c:?} in host {host:?}"));
     }
@@ -232,15 +232,56 @@ fn host_and_port(authority: &str) -> Result<(String, Option<u16>), String> {
         .or_else(|| last.strip_prefix("0X"))
         .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()));
     if hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())) {
-        let address: Ipv4Addr = name.parse().map_err(|_| {
+        name.parse::<Ipv4Addr>().map_err(|_| {
             format!("invalid IPv4 address {host:?} (write it as four decimal numbers, a.b.c.d)")
         })?;
-        return Ok((address.to_string(), port));
+        // The parser takes four decimal numbers without leading zeros only,
+        // which is the address's text as `Display` would write it (and
+        // writing it here keeps that formatter out of the app).
+        return Ok((name.to_owned(), port));
     }
     if name.split('.').any(str::is_empty) {
         return Err(format!("empty label in host {host:?}"));
     }
     Ok((host.to_ascii_lowercase(), port))
+}
+
+/// An IPv6 address in its canonical text (RFC 5952, as `Ipv6Addr`'s
+/// `Display` writes it): lowercase hex without leading zeros, the first
+/// longest run of two or more zero groups as `::`, an IPv4-mapped address
+/// as `::ffff:a.b.c.d`. Written out here because `Display` of `Ipv6Addr`
+/// is 2 KB of code in every app that parses a URL.
+fn ipv6_text(address: Ipv6Addr) -> String {
+    let groups = address.segments();
+    if let [0, 0, 0, 0, 0, 0xffff, high, low] = groups {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        return format!("::ffff:{a}.{b}.{c}.{d}");
+    }
+    // The first longest run of zero groups, if two or more long.
+    let (mut best, mut best_len, mut run) = (0, 0, 0);
+    for (i, &group) in groups.iter().enumerate() {
+        run = if group == 0 { run + 1 } else { 0 };
+        if run > best_len {
+            best_len = run;
+            best = i + 1 - run;
+        }
+    }
+    let mut text = String::with_capacity(39);
+    let mut i = 0;
+    while i < groups.len() {
+        if best_len >= 2 && i == best {
+            text.push_str(if i == 0 { "::" } else { ":" });
+            i += best_len;
+            continue;
+        }
+        text.push_str(&format!("{:x}", groups[i]));
+        i += 1;
+        if i < groups.len() {
+            text.push(':');
+        }
+    }
+    text
 }
 
 /// The port after `:`: none when empty (as in `ws://host:/`), else 0-65535.
@@ -310,6 +351,18 @@ mod tests {
         WsUrl::parse(raw)
             .map(|url| url.as_str().to_owned())
             .map_err(|e| e.reason().to_owned())
+    }
+
+    #[test]
+    fn ipv6_text_is_what_display_writes() {
+        // Every address whose groups are each 0, 1, 0xabcd or 0xffff: runs
+        // of zeros of every length and place, ties, the IPv4-mapped form.
+        for n in 0..4u32.pow(8) {
+            let groups: [u16; 8] =
+                std::array::from_fn(|i| [0, 1, 0xabcd, 0xffff][(n >> (2 * i) & 3) as usize]);
+            let address = Ipv6Addr::from(groups);
+            assert_eq!(ipv6_text(address), address.to_string(), "{groups:x?}");
+        }
     }
 
     #[test]
