@@ -307,7 +307,7 @@ fn sizes(root: &Path) -> Result<Vec<Figure>, String> {
         (
             "size: SDK overhead (difference)",
             with_sdk - without_sdk,
-            Some(Goal::AtMost(100_000.0)),
+            Some(Goal::AtMost(64_000.0)),
         ),
         (
             "size: polyfill without TLS",
@@ -317,7 +317,7 @@ fn sizes(root: &Path) -> Result<Vec<Figure>, String> {
         (
             "size: polyfill with TLS",
             size(composed.join("polyfill.wasm"))?,
-            Some(Goal::AtMost(1_500_000.0)),
+            Some(Goal::AtMost(1_000_000.0)),
         ),
     ];
     Ok(figures
