@@ -101,5 +101,5 @@ pub use reconnect::{Event, ReconnectConfig, ReconnectingWebSocket};
 #[cfg(feature = "p3")]
 pub use request::ReconstructionPolicy;
 pub use request::{ClientRequest, DEFAULT_CLOSE_TIMEOUT};
-pub use socket::{WebSocket, WebSocketReceiver, WebSocketSender};
+pub use socket::{ReuniteError, WebSocket, WebSocketReceiver, WebSocketSender};
 pub use state::ConnectionState;

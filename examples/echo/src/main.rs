@@ -244,7 +244,7 @@ async fn run(params: Params) -> Response<Body> {
     };
     let via = params.via;
     let protocol = ws.protocol().map(str::to_owned);
-    let handshake_headers = ws.handshake_headers().ok().map(<[_]>::to_vec);
+    let handshake_headers = ws.handshake_headers().map(<[_]>::to_vec);
     let ping = match params.ping {
         Some(payload) => Some(match ws.ping(payload).await {
             Ok(()) => "ok".to_owned(),
