@@ -64,7 +64,8 @@
 //! ([`WebSocket::ping`]) and, where asked ([`ClientRequest::pongs`]),
 //! receives pongs ([`Message::Pong`]). Its limits and settings are the polyfill's (the
 //! same `WASM_WEBSOCKET_*` environment variables). On a `golem:websocket`
-//! connection, `ping` and `handshake_headers` are [`Error::Unsupported`].
+//! connection, a ping is [`Error::Unsupported`] and `handshake_headers` is
+//! `None`.
 //!
 //! # Limits
 //! - The interface carries text and binary messages and the close handshake;
