@@ -42,6 +42,13 @@ pub struct EchoReport {
     /// the connection does not report them.
     #[serde(default)]
     pub handshake_headers: Option<Vec<(String, String)>>,
+    /// With `via=try`: how often `try_send` gave a message back
+    /// (`Error::WouldBlock`) before it was taken.
+    #[serde(default)]
+    pub would_block: u32,
+    /// With `reunite=1`: `ok`, or what went wrong with `reunite`.
+    #[serde(default)]
+    pub reunite: Option<String>,
 }
 
 /// One reply collected by `echo`.

@@ -1,8 +1,10 @@
 //! Messages cross the whole chain (app, SDK, polyfill, TCP, our server, and
-//! back) byte-exact, as text and as binary, from 0 bytes to 16 MiB, in order.
+//! back) byte-exact, as text and as binary, from 0 bytes to 16 MiB, in order;
+//! `try_send` and `reunite` on a `golem:websocket` connection.
 
 use wasm_websocket_tests::apps::Close;
 use wasm_websocket_tests::fault_server::FaultServer;
+use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::wasmtime::Serve;
 
 const MIB: usize = 1 << 20;
@@ -111,4 +113,45 @@ fn messages_arrive_in_the_order_sent() {
     assert_eq!(report.error, None);
     // The burst's close was not collected yet: it arrives while closing.
     assert_eq!(report.close, Some(Close::new(1000, "burst done")));
+}
+
+/// `golem:websocket`'s `send` is one blocking host call: `try_send` makes
+/// it and never gives a message back, however large.
+#[test]
+fn try_send_on_golem_websocket_always_sends_and_never_gives_a_message_back() {
+    let peer = PythonPeer::start();
+    let app = Serve::app("echo").start();
+    let size = (4 * MIB).to_string();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("via", "try"),
+            ("size", &size),
+            ("binary", "1"),
+            ("count", "4"),
+            ("timeout_ms", "60000"),
+        ])
+        .report();
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!((report.sent, report.received.len()), (4, 4), "{report:?}");
+    assert!(report.received.iter().all(|r| r.echo_exact), "{report:?}");
+    assert_eq!(report.would_block, 0, "{report:?}");
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+}
+
+#[test]
+fn reunite_works_on_a_golem_websocket_connection() {
+    let peer = PythonPeer::start();
+    let app = Serve::app("echo").start();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("reunite", "1"),
+            ("count", "2"),
+        ])
+        .report();
+    assert_eq!(report.reunite.as_deref(), Some("ok"), "{report:?}");
+    assert_eq!((report.sent, report.received.len()), (2, 2), "{report:?}");
+    assert!(report.received.iter().all(|r| r.echo_exact), "{report:?}");
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
 }
