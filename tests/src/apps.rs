@@ -11,7 +11,7 @@ use crate::wasmtime::ServedApp;
 #[derive(Debug)]
 pub enum EchoOutcome {
     /// 200: the connection was made; what happened on it.
-    Report(EchoReport),
+    Report(Box<EchoReport>),
     /// 502: the connection could not be made.
     ConnectFailed(Failure),
     /// 400: the query was refused, with the reason.
@@ -91,7 +91,7 @@ impl EchoOutcome {
     /// The 200 report; panics on anything else.
     pub fn report(self) -> EchoReport {
         match self {
-            EchoOutcome::Report(report) => report,
+            EchoOutcome::Report(report) => *report,
             other => panic!("expected a report from echo, got {other:?}"),
         }
     }
@@ -143,7 +143,7 @@ impl ServedApp {
     pub fn echo(&self, params: &[(&str, &str)]) -> EchoOutcome {
         let response = self.get(params);
         match response.status {
-            200 => EchoOutcome::Report(json(&response)),
+            200 => EchoOutcome::Report(Box::new(json(&response))),
             502 => EchoOutcome::ConnectFailed(json(&response)),
             400 => EchoOutcome::BadRequest(response.text()),
             status => panic!("echo answered {status}: {}", response.text()),
