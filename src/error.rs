@@ -1,18 +1,36 @@
 //! The crate's error type.
 
-use crate::CloseFrame;
+use crate::{CloseFrame, Message};
 
 /// Everything that can go wrong with a WebSocket.
 ///
-/// The first three variants come from checks made before anything reaches the
-/// host. The variants from [`Error::ConnectionFailed`] to [`Error::Other`] map
-/// one to one onto the host interface's `error` variant and keep its message.
+/// # Naming
+/// Each variant names what it is about, as a noun, the way tungstenite's do
+/// (`Protocol`, `Timeout`): [`Error::Connect`], [`Error::Send`] and
+/// [`Error::Receive`] say which step failed, and the `Invalid*` variants
+/// what was refused before anything reached the network. [`Error::kind`]
+/// gives the variant without its data ([`ErrorKind`], named alike).
+///
+/// # How a connection ends
+/// Two variants tell an end apart from a failure, and from each other:
+/// - [`Error::ConnectionClosed`]: the peer's close frame ended the
+///   connection, a normal end (tungstenite's `ConnectionClosed`). A receive
+///   reports the peer's close as [`Message::Close`]; a send that meets it
+///   first is this error, with the frame (`None`: it carried no code).
+/// - [`Error::ConnectionReset`]: the connection ended without a close frame
+///   (the peer or the network dropped it; tungstenite's
+///   `Protocol(ResetWithoutClosingHandshake)`).
+///
+/// After either, and after our own close completed, the connection is over
+/// and every later call is [`Error::AlreadyClosed`].
 ///
 /// ```
-/// use wasm_websocket::{CloseCode, CloseFrame, Error};
+/// use wasm_websocket::{CloseCode, CloseFrame, Error, ErrorKind};
 ///
-/// let err = Error::Closed(Some(CloseFrame::new(CloseCode::Away, "restarting")));
+/// let err = Error::ConnectionClosed(Some(CloseFrame::new(CloseCode::Away, "restarting")));
 /// assert_eq!(err.to_string(), "connection closed by the peer: 1001 (going away): restarting");
+/// assert_eq!(err.kind(), ErrorKind::ConnectionClosed);
+/// assert_eq!(Error::ConnectionReset.to_string(), "connection reset: it ended without a close frame");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -26,26 +44,30 @@ pub enum Error {
     /// A close code a client may not send, or a reason longer than 123 bytes.
     #[error("invalid close frame: {0}")]
     InvalidCloseFrame(String),
-    /// The connection or its opening handshake failed.
+    /// The connection or its opening handshake failed (host: `connection-failure`).
     #[error("connection failed: {0}")]
-    ConnectionFailed(String),
-    /// A message could not be sent.
+    Connect(String),
+    /// A message could not be sent (host: `send-failure`).
     #[error("send failed: {0}")]
-    SendFailed(String),
-    /// A message could not be received.
+    Send(String),
+    /// A message could not be received (host: `receive-failure`).
     #[error("receive failed: {0}")]
-    ReceiveFailed(String),
+    Receive(String),
     /// The peer broke the WebSocket protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
-    /// The connection is closed; with the close frame when there was one.
-    /// `Closed(None)` is an end without a status code: an abrupt end, or a
-    /// close frame that carried no code (1005), however it is reported.
+    /// The peer's close frame ended the connection: a normal end. `None`
+    /// when the frame carried no status code (1005). See
+    /// [How a connection ends](Error#how-a-connection-ends).
     #[error("connection closed{}", match .0 {
         Some(frame) => format!(" by the peer: {frame}"),
-        None => " without a status code".to_owned(),
+        None => " by the peer, without a status code".to_owned(),
     })]
-    Closed(Option<CloseFrame>),
+    ConnectionClosed(Option<CloseFrame>),
+    /// The connection ended without a close frame: an abrupt end. See
+    /// [How a connection ends](Error#how-a-connection-ends).
+    #[error("connection reset: it ended without a close frame")]
+    ConnectionReset,
     /// The WebSocket was already closed, and its close already reported.
     #[error("the WebSocket is already closed")]
     AlreadyClosed,
@@ -53,6 +75,12 @@ pub enum Error {
     /// for the next attempt): nothing was sent, and nothing is queued.
     #[error("not connected: the client is reconnecting")]
     NotConnected,
+    /// [`WebSocketSender::try_send`](crate::WebSocketSender::try_send) found
+    /// the connection still handing over an earlier frame: nothing was sent,
+    /// and here is the message back. Not a failure: try again later, or wait
+    /// with [`send`](crate::WebSocketSender::send).
+    #[error("would block: an earlier frame is still being handed over; try again later")]
+    WouldBlock(Message),
     /// An operation did not finish within its time limit; the connection
     /// stays as it was (e.g. [`WebSocket::recv_timeout`](crate::WebSocket::recv_timeout)).
     #[error("timed out")]
@@ -72,9 +100,9 @@ pub enum Error {
     /// [`ClientRequest::reconstruction_policy`]: crate::ClientRequest
     #[error("the connection was lost when the host restored the component; connect again")]
     SessionLost,
-    /// What was asked is not available on this connection: e.g.
-    /// [`WebSocket::ping`](crate::WebSocket::ping) or the response headers on
-    /// a `golem:websocket` connection, which carries neither.
+    /// What was asked is not available on this connection: e.g. a ping
+    /// ([`Message::Ping`], [`WebSocket::ping`](crate::WebSocket::ping)) on a
+    /// `golem:websocket` connection, which carries no control frames.
     #[error("not supported: {0}")]
     Unsupported(String),
     /// Any other failure reported by the host.
@@ -82,96 +110,69 @@ pub enum Error {
     Other(String),
 }
 
-impl Error {
-    /// Which kind of error this is, without its message: what an app
-    /// matches on, logs or reports as a field, instead of parsing the text.
-    ///
-    /// ```
-    /// use wasm_websocket::{Error, ErrorKind};
-    ///
-    /// let err = Error::ConnectionFailed("connection refused".into());
-    /// assert_eq!(err.kind(), ErrorKind::ConnectionFailed);
-    /// assert_eq!(err.kind().as_str(), "ConnectionFailed");
-    /// ```
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            Error::InvalidUrl(_) => ErrorKind::InvalidUrl,
-            Error::InvalidHeader(_) => ErrorKind::InvalidHeader,
-            Error::InvalidCloseFrame(_) => ErrorKind::InvalidCloseFrame,
-            Error::ConnectionFailed(_) => ErrorKind::ConnectionFailed,
-            Error::SendFailed(_) => ErrorKind::SendFailed,
-            Error::ReceiveFailed(_) => ErrorKind::ReceiveFailed,
-            Error::Protocol(_) => ErrorKind::Protocol,
-            Error::Closed(_) => ErrorKind::Closed,
-            Error::AlreadyClosed => ErrorKind::AlreadyClosed,
-            Error::NotConnected => ErrorKind::NotConnected,
-            Error::Timeout => ErrorKind::Timeout,
-            Error::KeepaliveTimeout(_) => ErrorKind::KeepaliveTimeout,
-            Error::SessionLost => ErrorKind::SessionLost,
-            Error::Unsupported(_) => ErrorKind::Unsupported,
-            Error::Other(_) => ErrorKind::Other,
+/// Writes `Error::kind`, `ErrorKind` and `ErrorKind::as_str` from one list,
+/// so that a kind is always named as its variant.
+macro_rules! kinds {
+    ($($variant:ident $(($($data:tt)*))?),* $(,)?) => {
+        impl Error {
+            /// Which kind of error this is, without its data: what an app
+            /// matches on, logs or reports as a field, instead of parsing
+            /// the text.
+            ///
+            /// ```
+            /// use wasm_websocket::{Error, ErrorKind};
+            ///
+            /// let err = Error::Connect("connection refused".into());
+            /// assert_eq!(err.kind(), ErrorKind::Connect);
+            /// assert_eq!(err.kind().as_str(), "Connect");
+            /// ```
+            pub fn kind(&self) -> ErrorKind {
+                match self {
+                    $(Error::$variant $(($($data)*))? => ErrorKind::$variant,)*
+                }
+            }
         }
-    }
+
+        /// The kind of an [`Error`] ([`Error::kind`]): one per variant, named
+        /// alike, with no data. New kinds may come with new variants.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorKind {
+            $(
+                #[doc = concat!("[`Error::", stringify!($variant), "`].")]
+                $variant,
+            )*
+        }
+
+        impl ErrorKind {
+            /// The kind's name, as its variant is spelled (`"Timeout"`).
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorKind::$variant => stringify!($variant),)*
+                }
+            }
+        }
+    };
 }
 
-/// The kind of an [`Error`] ([`Error::kind`]): one per variant, named alike,
-/// with no message. New kinds may come with new variants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorKind {
-    /// [`Error::InvalidUrl`].
-    InvalidUrl,
-    /// [`Error::InvalidHeader`].
-    InvalidHeader,
-    /// [`Error::InvalidCloseFrame`].
-    InvalidCloseFrame,
-    /// [`Error::ConnectionFailed`].
-    ConnectionFailed,
-    /// [`Error::SendFailed`].
-    SendFailed,
-    /// [`Error::ReceiveFailed`].
-    ReceiveFailed,
-    /// [`Error::Protocol`].
-    Protocol,
-    /// [`Error::Closed`].
-    Closed,
-    /// [`Error::AlreadyClosed`].
+kinds! {
+    InvalidUrl(_),
+    InvalidHeader(_),
+    InvalidCloseFrame(_),
+    Connect(_),
+    Send(_),
+    Receive(_),
+    Protocol(_),
+    ConnectionClosed(_),
+    ConnectionReset,
     AlreadyClosed,
-    /// [`Error::NotConnected`].
     NotConnected,
-    /// [`Error::Timeout`].
+    WouldBlock(_),
     Timeout,
-    /// [`Error::KeepaliveTimeout`].
-    KeepaliveTimeout,
-    /// [`Error::SessionLost`].
+    KeepaliveTimeout(_),
     SessionLost,
-    /// [`Error::Unsupported`].
-    Unsupported,
-    /// [`Error::Other`].
-    Other,
-}
-
-impl ErrorKind {
-    /// The kind's name, as its variant is spelled (`"Timeout"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidUrl => "InvalidUrl",
-            ErrorKind::InvalidHeader => "InvalidHeader",
-            ErrorKind::InvalidCloseFrame => "InvalidCloseFrame",
-            ErrorKind::ConnectionFailed => "ConnectionFailed",
-            ErrorKind::SendFailed => "SendFailed",
-            ErrorKind::ReceiveFailed => "ReceiveFailed",
-            ErrorKind::Protocol => "Protocol",
-            ErrorKind::Closed => "Closed",
-            ErrorKind::AlreadyClosed => "AlreadyClosed",
-            ErrorKind::NotConnected => "NotConnected",
-            ErrorKind::Timeout => "Timeout",
-            ErrorKind::KeepaliveTimeout => "KeepaliveTimeout",
-            ErrorKind::SessionLost => "SessionLost",
-            ErrorKind::Unsupported => "Unsupported",
-            ErrorKind::Other => "Other",
-        }
-    }
+    Unsupported(_),
+    Other(_),
 }
 
 impl std::fmt::Display for ErrorKind {
@@ -186,16 +187,25 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::CloseCode;
 
     #[test]
     fn display_reads_well_in_a_log() {
         assert_eq!(
-            Error::ConnectionFailed("tcp connect to 127.0.0.1:1: refused".into()).to_string(),
+            Error::Connect("tcp connect to 127.0.0.1:1: refused".into()).to_string(),
             "connection failed: tcp connect to 127.0.0.1:1: refused"
         );
         assert_eq!(
-            Error::Closed(None).to_string(),
-            "connection closed without a status code"
+            Error::ConnectionClosed(None).to_string(),
+            "connection closed by the peer, without a status code"
+        );
+        assert_eq!(
+            Error::ConnectionClosed(Some(CloseFrame::new(CloseCode::Normal, ""))).to_string(),
+            "connection closed by the peer: 1000 (normal)"
+        );
+        assert_eq!(
+            Error::ConnectionReset.to_string(),
+            "connection reset: it ended without a close frame"
         );
         assert_eq!(Error::Timeout.to_string(), "timed out");
         assert_eq!(
@@ -210,13 +220,15 @@ mod tests {
             Error::InvalidUrl(String::new()),
             Error::InvalidHeader(String::new()),
             Error::InvalidCloseFrame(String::new()),
-            Error::ConnectionFailed(String::new()),
-            Error::SendFailed(String::new()),
-            Error::ReceiveFailed(String::new()),
+            Error::Connect(String::new()),
+            Error::Send(String::new()),
+            Error::Receive(String::new()),
             Error::Protocol(String::new()),
-            Error::Closed(None),
+            Error::ConnectionClosed(None),
+            Error::ConnectionReset,
             Error::AlreadyClosed,
             Error::NotConnected,
+            Error::WouldBlock(Message::text("later")),
             Error::Timeout,
             Error::KeepaliveTimeout(std::time::Duration::from_secs(1)),
             Error::SessionLost,

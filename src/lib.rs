@@ -176,9 +176,10 @@
 //! # Limits
 //! - `golem:websocket` carries text and binary messages and the close
 //!   handshake; pings and pongs are answered by the host and not visible
-//!   here, and [`WebSocket::ping`] and [`WebSocket::handshake_headers`] are
-//!   [`Error::Unsupported`] on its connections (a direct connection sends
-//!   pings, shows pongs and reports both).
+//!   here: on its connections a ping ([`WebSocket::ping`],
+//!   [`Message::Ping`]) is [`Error::Unsupported`] and
+//!   [`WebSocket::handshake_headers`] is `None` (a direct connection sends
+//!   pings, shows pongs where asked, and reports the headers).
 //! - The subprotocol the server chose is not reported by the interface;
 //!   [`WebSocket::protocol`] knows it when exactly one was offered.
 //! - `connect`, `send` and `close` on `golem:websocket` are blocking host
@@ -218,5 +219,5 @@ pub use reconnect::{Event, ReconnectConfig, ReconnectingWebSocket};
 #[cfg(feature = "p3")]
 pub use request::ReconstructionPolicy;
 pub use request::{ClientRequest, DEFAULT_CLOSE_TIMEOUT};
-pub use socket::{WebSocket, WebSocketReceiver, WebSocketSender};
+pub use socket::{ReuniteError, WebSocket, WebSocketReceiver, WebSocketSender};
 pub use state::ConnectionState;

@@ -44,12 +44,12 @@ pub(crate) enum Failure {
 }
 
 impl From<Failure> for Error {
-    /// A close without a status code and an abrupt end both read
-    /// `Closed(None)`, whichever call reports them.
+    /// The peer's close frame reads `ConnectionClosed`, an end without one
+    /// `ConnectionReset`, whichever call reports them.
     fn from(failure: Failure) -> Error {
         match failure {
-            Failure::Closed(frame) => Error::Closed(frame),
-            Failure::Ended => Error::Closed(None),
+            Failure::Closed(frame) => Error::ConnectionClosed(frame),
+            Failure::Ended => Error::ConnectionReset,
             Failure::Error(err) => err,
         }
     }
@@ -62,7 +62,7 @@ impl From<Failure> for Error {
 /// handed over). `poll_receive` and `poll_deadline` never wait: they register
 /// `cx`'s waker and return `Pending`.
 pub(crate) trait Connection {
-    /// Sends a text or binary message.
+    /// Sends a data message, a ping or a pong.
     fn send(&mut self, message: Message) -> Result<(), Failure>;
 
     /// Sends a close frame (`None`: one without a status code).
@@ -90,11 +90,12 @@ pub(crate) trait Connection {
         Poll::Ready(Ok(()))
     }
 
-    /// Sends a ping; the peer's pong is handled by the host.
-    fn ping(&mut self, _payload: Vec<u8>) -> Result<(), Failure> {
-        Err(Failure::Error(Error::Unsupported(
-            "golem:websocket carries no pings (the host answers the peer's pings itself)".into(),
-        )))
+    /// Whether another send may go now, never waiting: `Ok(true)` once the
+    /// frames sent so far are handed over, `Ok(false)` while one still
+    /// waits for room. A host whose `send` returns only once its frame is
+    /// handed over (`golem:websocket`) is always ready.
+    fn try_ready(&mut self) -> Result<bool, Failure> {
+        Ok(true)
     }
 }
 
@@ -268,12 +269,18 @@ impl<C: Connection> Core<C> {
         }
     }
 
-    /// Sends a ping while the connection is open.
-    pub(crate) fn ping(&mut self, payload: Vec<u8>) -> Result<()> {
-        match (&self.state, &mut self.conn) {
-            (State::Open, Some(conn)) => conn.ping(payload).map_err(Error::from),
-            _ => Err(Error::AlreadyClosed),
+    /// Sends a message if the host takes it now whole
+    /// ([`Connection::try_ready`]), else gives it back in
+    /// [`Error::WouldBlock`]; never waits. `Message::Close` starts the close
+    /// handshake, as with [`Core::send`] (a close frame is always queued).
+    pub(crate) fn try_send(&mut self, message: Message, now: impl Fn() -> Instant) -> Result<()> {
+        if !message.is_close()
+            && let (State::Open, Some(conn)) = (&self.state, &mut self.conn)
+            && !conn.try_ready().map_err(Error::from)?
+        {
+            return Err(Error::WouldBlock(message));
         }
+        self.send(message, now)
     }
 
     /// Whether a close frame was sent and its answer is awaited.
@@ -381,7 +388,7 @@ impl<C: Connection> Core<C> {
                 return Poll::Pending;
             };
             let failure = match &item {
-                Ok(_) | Err(Error::Closed(None)) => None,
+                Ok(_) | Err(Error::ConnectionReset) => None,
                 Err(err) => Some(err.clone()),
             };
             self.deliver(item);
@@ -424,7 +431,7 @@ impl<C: Connection> Core<C> {
                 };
                 (Ok(Message::Close(frame)), ending)
             }
-            Failure::Ended => (Err(Error::Closed(None)), Ending::Done),
+            Failure::Ended => (Err(Error::ConnectionReset), Ending::Done),
             Failure::Error(err) => (Err(err), Ending::Done),
         };
         self.release(ending);

@@ -4,9 +4,23 @@ use crate::{CloseFrame, Error};
 
 /// A WebSocket message.
 ///
-/// Pings are not messages here: the connection answers them itself. A pong
-/// is one only where the app asked for pongs (feature `sockets` or `server`;
-/// `golem:websocket/client` carries neither).
+/// # Pings and pongs
+/// Both are messages to send, as in tungstenite, but only pongs are ever
+/// received:
+///
+/// | | direct connection (`WebSocket::connect_direct`) or one a `server::Listener` accepted | `golem:websocket` connection |
+/// |---|---|---|
+/// | send [`Message::Ping`] | a ping goes out | [`Error::Unsupported`] |
+/// | send [`Message::Pong`] | an unsolicited pong goes out | [`Error::Unsupported`] |
+/// | the peer's ping | answered with a pong by the connection, never received | answered by the host, never received |
+/// | the peer's pong | received as [`Message::Pong`] where the app asked for pongs, else dropped | dropped by the host |
+///
+/// The peer's pings are not handed up: the connection has already answered
+/// each one, so there is nothing left for the app to do, and a ping's
+/// arrival is no sign of life the app needs (a keepalive,
+/// [`ClientRequest::keepalive`](crate::ClientRequest::keepalive), watches
+/// the peer instead). The `golem:websocket` interface has no control
+/// frames, so there sending either is refused rather than dropped.
 ///
 /// ```
 /// use wasm_websocket::Message;
@@ -28,6 +42,26 @@ pub enum Message {
     /// the close handshake, like [`WebSocket::close`](crate::WebSocket::close)
     /// without waiting for the peer's answer.
     Close(Option<CloseFrame>),
+    /// A ping to send, with its payload (at most 125 bytes; a longer one is
+    /// [`Error::Send`](crate::Error::Send) and the connection stays usable).
+    /// The same as [`WebSocket::ping`](crate::WebSocket::ping). Never
+    /// received: the peer's pings are answered by the connection itself
+    /// (see [Pings and pongs](Message#pings-and-pongs)). A `golem:websocket`
+    /// connection refuses it with [`Error::Unsupported`](crate::Error::Unsupported).
+    ///
+    /// ```no_run
+    /// use wasm_websocket::{ClientRequest, Message, WebSocket};
+    ///
+    /// # #[cfg(feature = "sockets")]
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// // A direct connection (feature `sockets`); `pongs(true)` to see the answer.
+    /// let request = ClientRequest::new("ws://127.0.0.1:9001/").pongs(true);
+    /// let mut ws = WebSocket::connect_direct(request).await?;
+    /// ws.send(Message::Ping(b"hb-1".to_vec())).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    Ping(Vec<u8>),
     /// The peer's pong, with its payload: received only on a connection
     /// whose app asked for pongs ([`ClientRequest::pongs`](crate::ClientRequest::pongs),
     /// `ServerConfig::pongs`; features `sockets` and `server`), typically the
@@ -64,6 +98,11 @@ impl Message {
         matches!(self, Message::Close(_))
     }
 
+    /// Whether this is a ping.
+    pub fn is_ping(&self) -> bool {
+        matches!(self, Message::Ping(_))
+    }
+
     /// Whether this is a pong.
     pub fn is_pong(&self) -> bool {
         matches!(self, Message::Pong(_))
@@ -73,7 +112,7 @@ impl Message {
     pub fn len(&self) -> usize {
         match self {
             Message::Text(text) => text.len(),
-            Message::Binary(data) | Message::Pong(data) => data.len(),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data.len(),
             Message::Close(frame) => frame.as_ref().map_or(0, |f| f.reason.len()),
         }
     }
@@ -83,8 +122,8 @@ impl Message {
         self.len() == 0
     }
 
-    /// The payload as text. A binary message must be valid UTF-8; a close
-    /// message gives its reason.
+    /// The payload as text. A binary message (or a ping's or pong's payload)
+    /// must be valid UTF-8; a close message gives its reason.
     ///
     /// ```
     /// use wasm_websocket::{Error, Message};
@@ -95,8 +134,10 @@ impl Message {
     pub fn into_text(self) -> Result<String, Error> {
         match self {
             Message::Text(text) => Ok(text),
-            Message::Binary(data) | Message::Pong(data) => String::from_utf8(data)
-                .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}"))),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => {
+                String::from_utf8(data)
+                    .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}")))
+            }
             Message::Close(frame) => Ok(frame.map(|f| f.reason).unwrap_or_default()),
         }
     }
@@ -105,8 +146,10 @@ impl Message {
     pub fn to_text(&self) -> Result<&str, Error> {
         match self {
             Message::Text(text) => Ok(text),
-            Message::Binary(data) | Message::Pong(data) => std::str::from_utf8(data)
-                .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}"))),
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => {
+                std::str::from_utf8(data)
+                    .map_err(|e| Error::Other(format!("binary message is not UTF-8: {e}")))
+            }
             Message::Close(frame) => Ok(frame.as_ref().map_or("", |f| &f.reason)),
         }
     }
@@ -115,7 +158,7 @@ impl Message {
     pub fn into_data(self) -> Vec<u8> {
         match self {
             Message::Text(text) => text.into_bytes(),
-            Message::Binary(data) | Message::Pong(data) => data,
+            Message::Binary(data) | Message::Ping(data) | Message::Pong(data) => data,
             Message::Close(frame) => frame.map(|f| f.reason.into_bytes()).unwrap_or_default(),
         }
     }
@@ -161,8 +204,13 @@ mod tests {
         assert!(Message::binary(Vec::new()).is_empty());
         assert!(Message::Close(None).is_close());
         assert!(Message::Close(None).is_empty());
+        let ping = Message::Ping(b"hb?".to_vec());
+        assert!(ping.is_ping() && !ping.is_pong() && !ping.is_binary());
+        assert_eq!(ping.len(), 3);
+        assert_eq!(ping.to_text().unwrap(), "hb?");
+        assert_eq!(ping.into_data(), b"hb?");
         let pong = Message::Pong(b"hb".to_vec());
-        assert!(pong.is_pong() && !pong.is_binary());
+        assert!(pong.is_pong() && !pong.is_ping() && !pong.is_binary());
         assert_eq!(pong.len(), 2);
         assert_eq!(pong.into_data(), b"hb");
     }

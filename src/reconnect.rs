@@ -23,6 +23,11 @@ use crate::{ClientRequest, CloseFrame, ConnectionState, Error, Message, Result, 
 /// How a [`ReconnectingWebSocket`] reconnects: the delays, a bound on
 /// attempts, jitter, and the messages to send on every connect.
 ///
+/// Built like every configuration of the crate (see
+/// [Configuration style](crate::ClientRequest#configuration-style)): a
+/// builder method named after each setting, and a getter `get_` + its name
+/// that gives the value as it will be used.
+///
 /// ```
 /// use std::time::Duration;
 /// use wasm_websocket::{Message, ReconnectConfig};
@@ -32,31 +37,20 @@ use crate::{ClientRequest, CloseFrame, ConnectionState, Error, Message, Result, 
 ///     .max_attempts(20)
 ///     .jitter(0.2)
 ///     .on_connect(Message::text(r#"{"op":"subscribe","channel":"btc"}"#));
-/// assert_eq!(config.delays.len(), 3);
+/// assert_eq!(config.get_delays().len(), 3);
+/// assert_eq!(config.get_max_attempts(), Some(20));
 /// ```
 #[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
 pub struct ReconnectConfig {
-    /// The delays before each reconnect attempt: the first after a
-    /// disconnect (or after the first connect failed), the second after that
-    /// attempt failed, and so on; after the last, the last repeats. A
-    /// successful connect starts again at the first. Empty means the
-    /// default, one second.
-    pub delays: Vec<Duration>,
-    /// Give up after this many connect attempts in a row failed (the first
-    /// connect counts; a successful connect starts the count again; `0`
-    /// counts as `1`). `None` (the default): never give up.
-    pub max_attempts: Option<u32>,
-    /// Moves each delay by up to this fraction of itself, up or down, at
-    /// random (`0.2`: 1 s becomes 0.8 s to 1.2 s), so that many clients do
-    /// not reconnect in step. Clamped to `0.0..=1.0`; default `0.0`.
-    pub jitter: f64,
-    /// Messages sent, in order, right after every successful connect, before
-    /// [`Event::Connected`] is reported: typically the subscriptions.
-    pub on_connect: Vec<Message>,
+    delays: Vec<Duration>,
+    max_attempts: Option<u32>,
+    jitter: f64,
+    on_connect: Vec<Message>,
 }
 
 impl Default for ReconnectConfig {
+    /// One second between attempts, never giving up, no jitter, nothing
+    /// sent on connect.
     fn default() -> Self {
         ReconnectConfig {
             delays: vec![schedule::DEFAULT_DELAY],
@@ -68,30 +62,62 @@ impl Default for ReconnectConfig {
 }
 
 impl ReconnectConfig {
-    /// Sets the delays (see [`ReconnectConfig::delays`]).
+    /// The delays before each reconnect attempt: the first after a
+    /// disconnect (or after the first connect failed), the second after that
+    /// attempt failed, and so on; after the last, the last repeats. A
+    /// successful connect starts again at the first. None given means the
+    /// default, one second.
     pub fn delays(mut self, delays: impl IntoIterator<Item = Duration>) -> Self {
         self.delays = delays.into_iter().collect();
+        if self.delays.is_empty() {
+            self.delays.push(schedule::DEFAULT_DELAY);
+        }
         self
     }
 
-    /// Gives up after `attempts` failed connect attempts in a row.
+    /// Gives up after this many connect attempts in a row failed (the first
+    /// connect counts; a successful connect starts the count again; `0`
+    /// counts as `1`). Not set (the default): never give up.
     pub fn max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = Some(attempts);
+        self.max_attempts = Some(attempts.max(1));
         self
     }
 
-    /// Moves each delay by up to `fraction` of itself (see
-    /// [`ReconnectConfig::jitter`]).
+    /// Moves each delay by up to this fraction of itself, up or down, at
+    /// random (`0.2`: 1 s becomes 0.8 s to 1.2 s), so that many clients do
+    /// not reconnect in step. Clamped to `0.0..=1.0` (NaN counts as `0.0`);
+    /// default `0.0`.
     pub fn jitter(mut self, fraction: f64) -> Self {
-        self.jitter = fraction;
+        self.jitter = schedule::clamp_jitter(fraction);
         self
     }
 
-    /// Adds a message to send after every connect (see
-    /// [`ReconnectConfig::on_connect`]).
+    /// Adds a message to send, in order, right after every successful
+    /// connect, before [`Event::Connected`] is reported: typically the
+    /// subscriptions.
     pub fn on_connect(mut self, message: Message) -> Self {
         self.on_connect.push(message);
         self
+    }
+
+    /// The delays before each attempt ([`delays`](Self::delays)).
+    pub fn get_delays(&self) -> &[Duration] {
+        &self.delays
+    }
+
+    /// The bound on failed attempts in a row; `None`: never give up.
+    pub fn get_max_attempts(&self) -> Option<u32> {
+        self.max_attempts
+    }
+
+    /// The jitter fraction, clamped ([`jitter`](Self::jitter)).
+    pub fn get_jitter(&self) -> f64 {
+        self.jitter
+    }
+
+    /// The messages sent after every connect, in order.
+    pub fn get_on_connect(&self) -> &[Message] {
+        &self.on_connect
     }
 }
 
@@ -115,9 +141,10 @@ pub enum Event {
     /// connects again after `retry_in`.
     ///
     /// Exactly one of `close` and `error` is `Some`: the peer's close frame
-    /// (with its code), or why it ended otherwise (`Error::Closed(None)` for
-    /// an end without a close frame or a close without a code, or the error
-    /// the connection failed with, e.g. [`Error::SessionLost`]).
+    /// (with its code), or why it ended otherwise:
+    /// [`Error::ConnectionReset`] for an end without a close frame,
+    /// `Error::ConnectionClosed(None)` for a close frame without a code, or
+    /// the error the connection failed with, e.g. [`Error::SessionLost`].
     Disconnected {
         /// The peer's close frame.
         close: Option<CloseFrame>,
@@ -132,7 +159,7 @@ pub enum Event {
     ConnectFailed {
         /// Which attempt of the current series failed, from 1.
         attempt: u32,
-        /// Why it failed, e.g. [`Error::ConnectionFailed`].
+        /// Why it failed, e.g. [`Error::Connect`].
         error: Error,
         /// The delay before the next attempt.
         retry_in: Duration,
@@ -150,7 +177,7 @@ pub enum Event {
 ///   or the `Stream`); a failed first connect is retried like any other.
 /// - After [`max_attempts`](ReconnectConfig::max_attempts) failed attempts in
 ///   a row it gives up: `recv` returns the last attempt's error (typically
-///   [`Error::ConnectionFailed`]), then [`Error::AlreadyClosed`]; the stream
+///   [`Error::Connect`]), then [`Error::AlreadyClosed`]; the stream
 ///   yields that error and ends. A request that is wrong in itself
 ///   ([`Error::InvalidUrl`], [`Error::InvalidHeader`]) is not retried.
 /// - [`send`](Self::send) while not connected is [`Error::NotConnected`]
@@ -321,7 +348,7 @@ impl ReconnectingWebSocket {
 
     /// The URL every connection is opened with, as given.
     pub fn url(&self) -> &str {
-        self.driver.request().url()
+        self.driver.request().get_url()
     }
 
     /// The subprotocol the server agreed to on the current connection (see

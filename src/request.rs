@@ -21,6 +21,21 @@ pub(crate) use limits::MAX_TIMEOUT;
 ///
 /// Nothing is checked until then, so the builder methods never fail.
 ///
+/// # Configuration style
+/// The crate's three configuration types, `ClientRequest`,
+/// `server::ServerConfig` (feature `server`) and [`ReconnectConfig`](crate::ReconnectConfig),
+/// are built the same way:
+/// - the fields are private, so a setting is always checked or clamped the
+///   way its builder documents, and new settings can come without breaking
+///   anyone;
+/// - each setting has a consuming builder method named after it
+///   (`close_timeout(d)`), as tungstenite's `WebSocketConfig` has; a list
+///   setting's builder adds one item (`header`, `subprotocol`, `on_connect`);
+/// - each setting has a getter named `get_` + the setting's name
+///   (`get_close_timeout()`, plural for lists: `get_headers()`), which gives
+///   the value as it will be used (after clamping). The `get_` prefix is
+///   what keeps a getter apart from its builder of the same name.
+///
 /// ```
 /// use std::time::Duration;
 /// use wasm_websocket::ClientRequest;
@@ -30,7 +45,10 @@ pub(crate) use limits::MAX_TIMEOUT;
 ///     .subprotocol("chat.v2")
 ///     .subprotocol("chat.v1")
 ///     .close_timeout(Duration::from_secs(2));
-/// assert_eq!(request.url(), "wss://example.com/chat");
+/// assert_eq!(request.get_url(), "wss://example.com/chat");
+/// assert_eq!(request.get_subprotocols(), ["chat.v2", "chat.v1"]);
+/// assert_eq!(request.get_close_timeout(), Duration::from_secs(2));
+/// assert_eq!(request.get_keepalive(), None);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientRequest {
@@ -186,19 +204,42 @@ impl ClientRequest {
         self
     }
 
+    /// The reconstruction policy set, if any (the `p3` feature).
     #[cfg(feature = "p3")]
-    pub(crate) fn reconstruction_policy_value(&self) -> Option<ReconstructionPolicy> {
+    pub fn get_reconstruction_policy(&self) -> Option<ReconstructionPolicy> {
         self.reconstruction_policy
     }
 
-    /// The URL as given.
-    pub fn url(&self) -> &str {
+    /// The URL as given to [`ClientRequest::new`].
+    pub fn get_url(&self) -> &str {
         &self.url
     }
 
-    /// The subprotocols offered, in order of preference.
-    pub fn subprotocols(&self) -> &[String] {
+    /// The extra headers added with [`ClientRequest::header`], in order, as
+    /// given (they are checked at connect).
+    pub fn get_headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The subprotocols offered with [`ClientRequest::subprotocol`], in
+    /// order of preference.
+    pub fn get_subprotocols(&self) -> &[String] {
         &self.subprotocols
+    }
+
+    /// The close timeout (default [`DEFAULT_CLOSE_TIMEOUT`]).
+    pub fn get_close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// Whether the peer's pongs are received (default `false`).
+    pub fn get_pongs(&self) -> bool {
+        self.pongs
+    }
+
+    /// The keepalive `(interval, timeout)`, if set (default `None`).
+    pub fn get_keepalive(&self) -> Option<(Duration, Duration)> {
+        self.keepalive
     }
 
     /// The subprotocol the server agreed to if the crate can know it: the
@@ -209,20 +250,6 @@ impl ClientRequest {
             [only] => Some(only.clone()),
             _ => None,
         }
-    }
-
-    pub(crate) fn close_timeout_value(&self) -> Duration {
-        self.close_timeout
-    }
-
-    #[cfg_attr(not(feature = "sockets"), allow(dead_code))]
-    pub(crate) fn pongs_value(&self) -> bool {
-        self.pongs
-    }
-
-    /// The keepalive `(interval, timeout)` set, if any.
-    pub(crate) fn keepalive_value(&self) -> Option<(Duration, Duration)> {
-        self.keepalive
     }
 
     /// Checks everything a client can check without the network and returns
@@ -366,27 +393,48 @@ mod tests {
 
     #[test]
     fn keepalive_is_off_unless_set_and_clamped() {
-        assert_eq!(ClientRequest::new("ws://h").keepalive_value(), None);
+        assert_eq!(ClientRequest::new("ws://h").get_keepalive(), None);
         let request = ClientRequest::new("ws://h")
             .keepalive(Duration::from_secs(20), Duration::from_secs(10));
         assert_eq!(
-            request.keepalive_value(),
+            request.get_keepalive(),
             Some((Duration::from_secs(20), Duration::from_secs(10)))
         );
         let request = ClientRequest::new("ws://h").keepalive(Duration::ZERO, Duration::MAX);
+        assert_eq!(request.get_keepalive(), Some((MIN_KEEPALIVE, MAX_TIMEOUT)));
+    }
+
+    #[test]
+    fn every_setting_reads_back_through_its_getter() {
+        let request = ClientRequest::new("ws://h/feed");
+        assert_eq!(request.get_url(), "ws://h/feed");
+        assert!(request.get_headers().is_empty());
+        assert!(request.get_subprotocols().is_empty());
+        assert!(!request.get_pongs());
+        let request = request
+            .header("Authorization", "Bearer t")
+            .header("X-Trace", "1")
+            .subprotocol("v2")
+            .subprotocol("v1")
+            .pongs(true);
         assert_eq!(
-            request.keepalive_value(),
-            Some((MIN_KEEPALIVE, MAX_TIMEOUT))
+            request.get_headers(),
+            [
+                ("Authorization".to_owned(), "Bearer t".to_owned()),
+                ("X-Trace".to_owned(), "1".to_owned())
+            ]
         );
+        assert_eq!(request.get_subprotocols(), ["v2", "v1"]);
+        assert!(request.get_pongs());
     }
 
     #[test]
     fn close_timeout_defaults_to_five_seconds() {
         let request = ClientRequest::new("ws://h");
-        assert_eq!(request.close_timeout_value(), DEFAULT_CLOSE_TIMEOUT);
+        assert_eq!(request.get_close_timeout(), DEFAULT_CLOSE_TIMEOUT);
         let request = request.close_timeout(Duration::from_millis(250));
-        assert_eq!(request.close_timeout_value(), Duration::from_millis(250));
+        assert_eq!(request.get_close_timeout(), Duration::from_millis(250));
         let request = request.close_timeout(Duration::MAX);
-        assert_eq!(request.close_timeout_value(), MAX_TIMEOUT);
+        assert_eq!(request.get_close_timeout(), MAX_TIMEOUT);
     }
 }

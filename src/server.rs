@@ -67,6 +67,10 @@ use wait::{Deadlines, Wake};
 
 /// How a [`Listener`] takes connections, with safe defaults.
 ///
+/// Built like every configuration of the crate (see
+/// [Configuration style](crate::ClientRequest#configuration-style)): a
+/// builder method named after each setting, and a getter `get_` + its name.
+///
 /// ```
 /// use std::time::Duration;
 /// use wasm_websocket::server::ServerConfig;
@@ -75,7 +79,8 @@ use wait::{Deadlines, Wake};
 ///     .max_message_size(1 << 20)
 ///     .handshake_timeout(Duration::from_secs(5))
 ///     .max_connections(100);
-/// assert_eq!(config.max_frame_size_value(), 16 << 20);
+/// assert_eq!(config.get_max_message_size(), 1 << 20);
+/// assert_eq!(config.get_max_frame_size(), 16 << 20);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -177,29 +182,44 @@ impl ServerConfig {
         self
     }
 
-    /// The keepalive `(interval, timeout)` set, if any.
-    pub fn keepalive_value(&self) -> Option<(Duration, Duration)> {
-        self.keepalive
-    }
-
-    /// The largest message size set.
-    pub fn max_message_size_value(&self) -> usize {
+    /// The largest message a client may send, in bytes.
+    pub fn get_max_message_size(&self) -> usize {
         self.max_message_size
     }
 
-    /// The largest frame size set.
-    pub fn max_frame_size_value(&self) -> usize {
+    /// The largest frame a client may send, in bytes.
+    pub fn get_max_frame_size(&self) -> usize {
         self.max_frame_size
     }
 
-    /// The handshake timeout set.
-    pub fn handshake_timeout_value(&self) -> Duration {
+    /// The handshake timeout.
+    pub fn get_handshake_timeout(&self) -> Duration {
         self.handshake_timeout
     }
 
-    /// The connection limit set.
-    pub fn max_connections_value(&self) -> usize {
+    /// How many connections the listener keeps at once.
+    pub fn get_max_connections(&self) -> usize {
         self.max_connections
+    }
+
+    /// How many connections the system queues before the app takes them.
+    pub fn get_backlog(&self) -> u32 {
+        self.backlog
+    }
+
+    /// How long a close waits for the client's answer.
+    pub fn get_close_timeout(&self) -> Duration {
+        self.close_timeout
+    }
+
+    /// Whether the clients' pongs are received.
+    pub fn get_pongs(&self) -> bool {
+        self.pongs
+    }
+
+    /// The keepalive `(interval, timeout)`, if set.
+    pub fn get_keepalive(&self) -> Option<(Duration, Duration)> {
+        self.keepalive
     }
 }
 
@@ -241,12 +261,11 @@ impl Listener {
     /// Listens on `address` with `config`.
     pub async fn bind_with(address: &str, config: ServerConfig) -> Result<Listener> {
         let address: SocketAddr = address.parse().map_err(|_| {
-            Error::ConnectionFailed(format!(
+            Error::Connect(format!(
                 "cannot listen on {address:?}: not an IP address and port (e.g. 127.0.0.1:9001)"
             ))
         })?;
-        let listener =
-            TcpListener::bind(address, config.backlog).map_err(Error::ConnectionFailed)?;
+        let listener = TcpListener::bind(address, config.backlog).map_err(Error::Connect)?;
         Ok(Listener {
             shared: Rc::new(Shared {
                 config,
@@ -281,7 +300,7 @@ impl Listener {
                     return Poll::Ready(Ok(incoming));
                 }
                 match shared.listener.try_accept() {
-                    Err(e) => return Poll::Ready(Err(Error::ConnectionFailed(e))),
+                    Err(e) => return Poll::Ready(Err(Error::Connect(e))),
                     Ok(Some((tcp, peer))) => {
                         self.take(TcpIo::new(tcp), peer);
                         continue;
@@ -400,7 +419,7 @@ async fn answer_within(
     answer: &[u8],
     deadline: Instant,
 ) -> Result<()> {
-    let failed = |e: std::io::Error| Error::ConnectionFailed(format!("cannot answer: {e}"));
+    let failed = |e: std::io::Error| Error::Connect(format!("cannot answer: {e}"));
     transport.write_all(answer).map_err(failed)?;
     let mut turned = false;
     loop {
@@ -601,21 +620,21 @@ mod tests {
     #[test]
     fn the_defaults_are_the_documented_ones() {
         let config = ServerConfig::default();
-        assert_eq!(config.max_message_size_value(), 64 << 20);
-        assert_eq!(config.max_frame_size_value(), 16 << 20);
-        assert_eq!(config.handshake_timeout_value(), Duration::from_secs(10));
-        assert_eq!(config.max_connections_value(), 1024);
-        assert_eq!(config.backlog, 128);
-        assert_eq!(config.close_timeout, DEFAULT_CLOSE_TIMEOUT);
-        assert!(!config.pongs);
-        assert_eq!(config.keepalive_value(), None);
+        assert_eq!(config.get_max_message_size(), 64 << 20);
+        assert_eq!(config.get_max_frame_size(), 16 << 20);
+        assert_eq!(config.get_handshake_timeout(), Duration::from_secs(10));
+        assert_eq!(config.get_max_connections(), 1024);
+        assert_eq!(config.get_backlog(), 128);
+        assert_eq!(config.get_close_timeout(), DEFAULT_CLOSE_TIMEOUT);
+        assert!(!config.get_pongs());
+        assert_eq!(config.get_keepalive(), None);
     }
 
     #[test]
     fn keepalive_is_set_and_clamped() {
         let config = ServerConfig::default().keepalive(Duration::from_secs(30), Duration::ZERO);
         assert_eq!(
-            config.keepalive_value(),
+            config.get_keepalive(),
             Some((Duration::from_secs(30), Duration::from_millis(1)))
         );
     }
@@ -628,15 +647,17 @@ mod tests {
             .handshake_timeout(Duration::from_millis(250))
             .max_connections(3)
             .backlog(7)
-            .close_timeout(Duration::from_secs(1));
+            .close_timeout(Duration::from_secs(1))
+            .pongs(true);
+        assert!(config.get_pongs());
         assert_eq!(
             (
-                config.max_message_size_value(),
-                config.max_frame_size_value(),
-                config.handshake_timeout_value(),
-                config.max_connections_value(),
-                config.backlog,
-                config.close_timeout
+                config.get_max_message_size(),
+                config.get_max_frame_size(),
+                config.get_handshake_timeout(),
+                config.get_max_connections(),
+                config.get_backlog(),
+                config.get_close_timeout()
             ),
             (
                 10,
@@ -654,11 +675,11 @@ mod tests {
         let config = ServerConfig::default()
             .handshake_timeout(Duration::MAX)
             .close_timeout(Duration::MAX);
-        assert_eq!(config.handshake_timeout_value(), limits::MAX_TIMEOUT);
-        assert_eq!(config.close_timeout, limits::MAX_TIMEOUT);
+        assert_eq!(config.get_handshake_timeout(), limits::MAX_TIMEOUT);
+        assert_eq!(config.get_close_timeout(), limits::MAX_TIMEOUT);
         // What the listener and a closing connection compute from them.
         let now = Instant::now();
-        let _handshake_deadline = now + config.handshake_timeout_value();
-        let _close_deadline = now + config.close_timeout;
+        let _handshake_deadline = now + config.get_handshake_timeout();
+        let _close_deadline = now + config.get_close_timeout();
     }
 }

@@ -153,7 +153,7 @@ impl WebSocket {
     )]
     pub async fn connect_with(request: ClientRequest) -> Result<WebSocket> {
         let (url, headers) = request.validate()?;
-        if request.keepalive_value().is_some() {
+        if request.get_keepalive().is_some() {
             return Err(Error::Unsupported(
                 "keepalive: golem:websocket has no ping, so the host cannot keep the \
                  connection alive (ClientRequest::keepalive needs WebSocket::connect_direct, \
@@ -166,14 +166,14 @@ impl WebSocket {
             url.as_str(),
             headers.as_deref(),
             #[cfg(feature = "p3")]
-            request.reconstruction_policy_value(),
+            request.get_reconstruction_policy(),
         )?;
         Ok(WebSocket::new(
             Box::new(conn),
-            request.url().to_owned(),
+            request.get_url().to_owned(),
             request.agreed_protocol(),
             None,
-            request.close_timeout_value(),
+            request.get_close_timeout(),
         ))
     }
 
@@ -216,18 +216,18 @@ impl WebSocket {
     pub async fn connect_direct(request: impl Into<ClientRequest>) -> Result<WebSocket> {
         let request = request.into();
         let (url, headers) = request.validate()?;
-        let mut opened = host::engine::connect(&url, &headers, request.pongs_value()).await?;
+        let mut opened = host::engine::connect(&url, &headers, request.get_pongs()).await?;
         opened
             .session
-            .keepalive(request.keepalive_value().map(|(interval, timeout)| {
+            .keepalive(request.get_keepalive().map(|(interval, timeout)| {
                 wasm_websocket_engine::keepalive::Keepalive { interval, timeout }
             }));
         Ok(WebSocket::from_engine(
             opened.session,
-            request.url().to_owned(),
+            request.get_url().to_owned(),
             opened.protocol,
             opened.headers,
-            request.close_timeout_value(),
+            request.get_close_timeout(),
         ))
     }
 
@@ -288,20 +288,15 @@ impl WebSocket {
         self.receiver.recv_timeout(timeout).await
     }
 
+    /// Sends a message if the connection takes it now, without waiting. See
+    /// [`WebSocketSender::try_send`].
+    pub fn try_send(&mut self, message: Message) -> Result<()> {
+        self.sender.try_send(message)
+    }
+
     /// Sends a ping. See [`WebSocketSender::ping`].
     pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<()> {
         self.sender.ping(payload).await
-    }
-
-    /// The headers the peer sent in the opening handshake, names in lower
-    /// case, in the order received: the server's response on a client
-    /// connection (feature `sockets`), the client's request on a connection
-    /// a `server::Listener` accepted (feature `server`).
-    ///
-    /// A `golem:websocket` connection does not report them:
-    /// [`Error::Unsupported`].
-    pub fn handshake_headers(&self) -> Result<&[(String, String)]> {
-        self.sender.handshake_headers()
     }
 
     /// Closes the connection. See [`WebSocketSender::close`].
@@ -309,51 +304,15 @@ impl WebSocket {
         self.sender.close(frame).await
     }
 
-    /// The connection's state: [`ConnectionState::Open`] until a close frame
-    /// is sent, [`ConnectionState::Closing`] while the peer's answer is
-    /// awaited, [`ConnectionState::Closed`] once the connection is released
-    /// (the close handshake completed, the peer closed, the close timed out,
-    /// or the connection failed). A `WebSocket` is never `Connecting`: it
-    /// exists once the handshake succeeded.
-    ///
-    /// ```no_run
-    /// use wasm_websocket::{ConnectionState, WebSocket};
-    ///
-    /// # async fn run() -> wasm_websocket::Result<()> {
-    /// let mut ws = WebSocket::connect("ws://127.0.0.1:9001/").await?;
-    /// assert_eq!(ws.state(), ConnectionState::Open);
-    /// ws.close(None).await?;
-    /// assert_eq!(ws.state(), ConnectionState::Closed);
-    /// # Ok(())
-    /// # }
-    /// ```
-    pub fn state(&self) -> ConnectionState {
-        self.sender.state()
-    }
-
-    /// The URL the connection was opened with, as given to
-    /// [`ClientRequest::new`].
-    pub fn url(&self) -> &str {
-        self.sender.url()
-    }
-
-    /// The subprotocol the server agreed to, where the crate can know it.
-    ///
-    /// With the feature `sockets`, the one the server's response names.
-    /// The `golem:websocket` interface does not report the server's choice,
-    /// but both of its hosts (Golem and the polyfill) fail a connect whose
-    /// response does not pick one of the offered subprotocols. So:
-    /// - one subprotocol offered: `Some` of it, the one the server agreed to;
-    /// - none offered: `None`, and none was agreed;
-    /// - several offered: `None`, although the server agreed to one of them
-    ///   ([`ClientRequest::subprotocols`]), because the host cannot tell which
-    ///   (offer one to know it).
-    pub fn protocol(&self) -> Option<&str> {
-        self.sender.protocol()
-    }
-
     /// Splits the WebSocket into a sender and a receiver that two tasks of
-    /// the same component can use at once.
+    /// the same component can use at once; [`WebSocketSender::reunite`]
+    /// puts them back together.
+    ///
+    /// Both halves have the getters ([`state`](WebSocket::state),
+    /// [`url`](WebSocket::url), [`protocol`](WebSocket::protocol),
+    /// [`handshake_headers`](WebSocket::handshake_headers)); what sends
+    /// (`send`, `try_send`, `ping`, `close`, the `Sink`) is on the sender,
+    /// what receives (`recv`, `recv_timeout`, the `Stream`) on the receiver.
     ///
     /// ```no_run
     /// use wasm_websocket::{Message, WebSocket};
@@ -396,8 +355,9 @@ impl WebSocketSender {
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await
     }
 
-    /// Sends a ping with `payload` (at most 125 bytes). The peer's pong is
-    /// received as [`Message::Pong`] where the app asked for pongs
+    /// Sends a ping with `payload` (at most 125 bytes): the same as
+    /// `send(Message::Ping(payload))` ([`Message::Ping`]). The peer's pong
+    /// is received as [`Message::Pong`] where the app asked for pongs
     /// ([`ClientRequest::pongs`](crate::ClientRequest::pongs),
     /// `ServerConfig::pongs`), and dropped otherwise. Pings the peer sends are
     /// answered with pongs by the connection itself, always.
@@ -420,17 +380,50 @@ impl WebSocketSender {
         doc = "\n[`WebSocket::connect_direct`]: crate#features"
     )]
     pub async fn ping(&mut self, payload: impl Into<Vec<u8>>) -> Result<()> {
-        let payload = payload.into();
-        poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await?;
-        self.shared.with(|core, _| core.ping(payload))?;
-        poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await
+        self.send(Message::Ping(payload.into())).await
     }
 
-    /// The peer's handshake headers; see [`WebSocket::handshake_headers`].
-    pub fn handshake_headers(&self) -> Result<&[(String, String)]> {
-        self.shared.handshake_headers.as_deref().ok_or_else(|| {
-            Error::Unsupported("golem:websocket does not report the response headers".into())
-        })
+    /// Sends a message if the connection takes it now, never waiting: the
+    /// frame is queued whole, or refused whole with
+    /// [`Error::WouldBlock`] (which gives the message back), never sent in
+    /// part. For an app that must not wait on a slow peer: it keeps the
+    /// message and tries again on a later turn (or waits for room with
+    /// [`send`](Self::send), or the `Sink`'s `poll_ready`).
+    ///
+    /// - On a direct connection (`WebSocket::connect_direct`) or one a
+    ///   `server::Listener` accepted, the frame is taken while no earlier frame waits for room in the socket: it is
+    ///   queued whole and handed to the socket as far as it takes it now,
+    ///   the rest going out as the socket takes it (with the next send,
+    ///   receive or flush). While it waits, the next `try_send` is
+    ///   `WouldBlock`: at most one frame waits, so memory stays bounded.
+    /// - On a `golem:websocket` connection (the default build) the host's
+    ///   `send` is one blocking call that returns once the frame is handed
+    ///   over, and the interface has no way to refuse a frame without
+    ///   waiting. So `try_send` makes that call: it never returns
+    ///   `WouldBlock`, and it blocks the component as long as
+    ///   [`send`](Self::send) would.
+    ///
+    /// Other errors are those of `send`; `Message::Close` starts the close
+    /// handshake (a close frame is always taken).
+    ///
+    /// ```no_run
+    /// use wasm_websocket::{Error, Message, WebSocket};
+    ///
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let mut ws = WebSocket::connect("ws://127.0.0.1:9001/feed").await?;
+    /// let mut backlog: Option<Message> = None;
+    /// let next = backlog.take().unwrap_or_else(|| Message::text("tick"));
+    /// match ws.try_send(next) {
+    ///     Ok(()) => {}
+    ///     // Not sent: keep it for a later turn.
+    ///     Err(Error::WouldBlock(message)) => backlog = Some(message),
+    ///     Err(other) => return Err(other),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn try_send(&mut self, message: Message) -> Result<()> {
+        self.shared.with(|core, now| core.try_send(message, now))
     }
 
     /// Closes the connection: sends a close frame (`None` sends one without a
@@ -462,21 +455,6 @@ impl WebSocketSender {
         poll_fn(|cx| self.poll_closed(cx)).await
     }
 
-    /// The connection's state; see [`WebSocket::state`].
-    pub fn state(&self) -> ConnectionState {
-        self.shared.state()
-    }
-
-    /// The URL the connection was opened with, as given.
-    pub fn url(&self) -> &str {
-        &self.shared.url
-    }
-
-    /// The subprotocol the server agreed to; see [`WebSocket::protocol`].
-    pub fn protocol(&self) -> Option<&str> {
-        self.shared.protocol.as_deref()
-    }
-
     fn send_now(&mut self, message: Message) -> Result<()> {
         self.shared.with(|core, now| core.send(message, now))
     }
@@ -491,7 +469,7 @@ impl WebSocketReceiver {
     ///
     /// Waits on the wstd reactor, so other tasks in the component run
     /// meanwhile. A peer's close arrives once as `Message::Close`; after it,
-    /// and after any error (an abrupt end is `Err(Error::Closed(None))`), the
+    /// and after any error (an end without a close frame is `Err(Error::ConnectionReset)`), the
     /// connection is over and `recv` returns [`Error::AlreadyClosed`].
     pub async fn recv(&mut self) -> Result<Message> {
         poll_fn(|cx| self.receiver_poll(cx))
@@ -509,21 +487,6 @@ impl WebSocketReceiver {
             .unwrap_or(Err(Error::Timeout))
     }
 
-    /// The connection's state; see [`WebSocket::state`].
-    pub fn state(&self) -> ConnectionState {
-        self.shared.state()
-    }
-
-    /// The URL the connection was opened with, as given.
-    pub fn url(&self) -> &str {
-        &self.shared.url
-    }
-
-    /// The subprotocol the server agreed to; see [`WebSocket::protocol`].
-    pub fn protocol(&self) -> Option<&str> {
-        self.shared.protocol.as_deref()
-    }
-
     fn receiver_poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
         let item = self.shared.with(|core, now| core.poll_recv(now, cx));
         if let Poll::Ready(None) = item {
@@ -532,6 +495,156 @@ impl WebSocketReceiver {
         item
     }
 }
+
+/// Writes the getters once for [`WebSocket`] and its two halves: each type
+/// says where its [`Shared`] is, and gets the same documented methods.
+macro_rules! getters {
+    ($($ty:ident => |$this:ident| $shared:expr;)*) => {$(
+        impl $ty {
+            fn shared(&self) -> &Shared {
+                let $this = self;
+                $shared
+            }
+
+            /// The connection's state: [`ConnectionState::Open`] until a
+            /// close frame is sent, [`ConnectionState::Closing`] while the
+            /// peer's answer is awaited, [`ConnectionState::Closed`] once the
+            /// connection is released (the close handshake completed, the
+            /// peer closed, the close timed out, or the connection failed).
+            /// A connection is never `Connecting`: it exists once the
+            /// handshake succeeded.
+            ///
+            /// [`WebSocket`], [`WebSocketSender`] and [`WebSocketReceiver`]
+            /// have the same getters, which read the same connection.
+            ///
+            /// ```no_run
+            /// use wasm_websocket::{ConnectionState, WebSocket};
+            ///
+            /// # async fn run() -> wasm_websocket::Result<()> {
+            /// let mut ws = WebSocket::connect("ws://127.0.0.1:9001/").await?;
+            /// assert_eq!(ws.state(), ConnectionState::Open);
+            /// ws.close(None).await?;
+            /// assert_eq!(ws.state(), ConnectionState::Closed);
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub fn state(&self) -> ConnectionState {
+                self.shared().state()
+            }
+
+            /// The URL the connection was opened with, as given to
+            /// [`ClientRequest::new`] (on a connection a `server::Listener`
+            /// accepted, `ws://` + the request's `Host` and target).
+            pub fn url(&self) -> &str {
+                &self.shared().url
+            }
+
+            /// The subprotocol the server agreed to, where the crate can
+            /// know it.
+            ///
+            /// On a direct connection (`WebSocket::connect_direct`) or one a
+            /// `server::Listener` accepted, the one the handshake agreed. The `golem:websocket` interface
+            /// does not report the server's choice, but both of its hosts
+            /// (Golem and the polyfill) fail a connect whose response does
+            /// not pick one of the offered subprotocols. So:
+            /// - one subprotocol offered: `Some` of it, the one the server
+            ///   agreed to;
+            /// - none offered: `None`, and none was agreed;
+            /// - several offered: `None`, although the server agreed to one
+            ///   of them ([`ClientRequest::subprotocol`]), because the host
+            ///   cannot tell which (offer one to know it).
+            pub fn protocol(&self) -> Option<&str> {
+                self.shared().protocol.as_deref()
+            }
+
+            /// The headers the peer sent in the opening handshake, names in
+            /// lower case, in the order received: the server's response on
+            /// a direct client connection (`WebSocket::connect_direct`), the client's
+            /// request on a connection a `server::Listener` accepted
+            /// (feature `server`).
+            ///
+            /// `None` where the host does not report them: a
+            /// `golem:websocket` connection (its interface has no response
+            /// headers). An `Option`, like [`protocol`](Self::protocol):
+            /// not knowing is no failure.
+            ///
+            /// ```no_run
+            /// # async fn run() -> wasm_websocket::Result<()> {
+            /// let ws = wasm_websocket::WebSocket::connect("ws://127.0.0.1:9001/").await?;
+            /// if let Some(headers) = ws.handshake_headers() {
+            ///     for (name, value) in headers {
+            ///         println!("{name}: {value}");
+            ///     }
+            /// }
+            /// # Ok(())
+            /// # }
+            /// ```
+            pub fn handshake_headers(&self) -> Option<&[(String, String)]> {
+                self.shared().handshake_headers.as_deref()
+            }
+        }
+    )*};
+}
+
+getters! {
+    WebSocket => |ws| &ws.sender.shared;
+    WebSocketSender => |sender| &sender.shared;
+    WebSocketReceiver => |receiver| &receiver.shared;
+}
+
+impl WebSocketSender {
+    /// Puts the halves of one [`WebSocket::split`] back together, like the
+    /// `reunite` of futures' split halves. Halves of two different
+    /// WebSockets are given back in a [`ReuniteError`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let ws = wasm_websocket::WebSocket::connect("ws://127.0.0.1:9001/").await?;
+    /// let (sender, receiver) = ws.split();
+    /// let ws = sender.reunite(receiver).expect("halves of one WebSocket");
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn reunite(self, receiver: WebSocketReceiver) -> Result<WebSocket, ReuniteError> {
+        if Rc::ptr_eq(&self.shared, &receiver.shared) {
+            Ok(WebSocket {
+                sender: self,
+                receiver,
+            })
+        } else {
+            Err(ReuniteError(self, receiver))
+        }
+    }
+}
+
+impl WebSocketReceiver {
+    /// Puts the halves of one [`WebSocket::split`] back together; see
+    /// [`WebSocketSender::reunite`].
+    pub fn reunite(self, sender: WebSocketSender) -> Result<WebSocket, ReuniteError> {
+        sender.reunite(self)
+    }
+}
+
+/// The halves given to `reunite` came from two different WebSockets: here
+/// they are back, unchanged.
+pub struct ReuniteError(pub WebSocketSender, pub WebSocketReceiver);
+
+impl fmt::Debug for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ReuniteError")
+            .field(&self.0)
+            .field(&self.1)
+            .finish()
+    }
+}
+
+impl fmt::Display for ReuniteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("tried to reunite the halves of two different WebSockets")
+    }
+}
+
+impl std::error::Error for ReuniteError {}
 
 /// Messages as they arrive; after the peer's close or an error, the stream ends.
 impl Stream for WebSocketReceiver {

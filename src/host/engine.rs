@@ -68,10 +68,9 @@ impl EngineConnection {
 /// A send's failure as the state machine sees it.
 fn send_failure(err: SendError) -> Failure {
     match err {
-        SendError::Closed(_) => Failure::Ended,
-        SendError::Broken(text) | SendError::Invalid(text) => {
-            Failure::Error(Error::SendFailed(text))
-        }
+        SendError::Closed(Some((code, reason))) => peer_closed(PeerClose::Closed { code, reason }),
+        SendError::Closed(None) => Failure::Ended,
+        SendError::Broken(text) | SendError::Invalid(text) => Failure::Error(Error::Send(text)),
     }
 }
 
@@ -93,7 +92,7 @@ fn read_failed(failure: ReadFailure) -> Failure {
     match failure {
         ReadFailure::Violation { text, .. } => Failure::Error(Error::Protocol(text)),
         ReadFailure::Abrupt | ReadFailure::AlreadyClosed => Failure::Ended,
-        ReadFailure::Other(text) => Failure::Error(Error::ReceiveFailed(text)),
+        ReadFailure::Other(text) => Failure::Error(Error::Receive(text)),
         ReadFailure::KeepaliveTimeout(timeout) => Failure::Error(Error::KeepaliveTimeout(timeout)),
     }
 }
@@ -103,6 +102,7 @@ impl Connection for EngineConnection {
         let frame = match message {
             Message::Text(text) => Frame::Text(text),
             Message::Binary(data) => Frame::Binary(data),
+            Message::Ping(data) => Frame::Ping(data),
             Message::Pong(data) => Frame::Pong(data),
             Message::Close(_) => unreachable!("the state machine sends close frames with close"),
         };
@@ -192,7 +192,7 @@ impl Connection for EngineConnection {
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         let session = self.session.as_mut().expect("taken only by drop");
         if let Some(why) = session.broken() {
-            return Poll::Ready(Err(Failure::Error(Error::SendFailed(why.to_owned()))));
+            return Poll::Ready(Err(Failure::Error(Error::Send(why.to_owned()))));
         }
         match session.flush() {
             Ok(true) => {
@@ -237,10 +237,12 @@ impl Connection for EngineConnection {
         }
     }
 
-    fn ping(&mut self, payload: Vec<u8>) -> Result<(), Failure> {
-        self.session()
-            .send(Frame::Ping(payload))
-            .map_err(send_failure)
+    fn try_ready(&mut self) -> Result<bool, Failure> {
+        let session = self.session();
+        if let Some(why) = session.broken() {
+            return Err(Failure::Error(Error::Send(why.to_owned())));
+        }
+        session.flush().map_err(send_failure)
     }
 }
 
@@ -331,11 +333,11 @@ pub(crate) async fn connect(
     use wasm_websocket_engine::connect::Connecting;
     use wasm_websocket_engine::settings::Settings;
 
-    let settings = Settings::from_env().map_err(Error::ConnectionFailed)?;
+    let settings = Settings::from_env().map_err(Error::Connect)?;
     let mut connecting =
-        Connecting::start(url, headers, settings, pongs).map_err(Error::ConnectionFailed)?;
+        Connecting::start(url, headers, settings, pongs).map_err(Error::Connect)?;
     loop {
-        if let Some(opened) = connecting.step().map_err(Error::ConnectionFailed)? {
+        if let Some(opened) = connecting.step().map_err(Error::Connect)? {
             return Ok(opened);
         }
         // A wait that times out is seen by the next step.

@@ -135,21 +135,21 @@ mod tests {
         let cases = [
             (
                 host::Error::ConnectionFailure("refused".into()),
-                Error::ConnectionFailed("refused".into()),
+                Error::Connect("refused".into()),
             ),
             (
                 host::Error::SendFailure("pipe".into()),
-                Error::SendFailed("pipe".into()),
+                Error::Send("pipe".into()),
             ),
             (
                 host::Error::ReceiveFailure("reset".into()),
-                Error::ReceiveFailed("reset".into()),
+                Error::Receive("reset".into()),
             ),
             (
                 host::Error::ProtocolError("rsv".into()),
                 Error::Protocol("rsv".into()),
             ),
-            (host::Error::Closed(None), Error::Closed(None)),
+            (host::Error::Closed(None), Error::ConnectionReset),
             (host::Error::Other("odd".into()), Error::Other("odd".into())),
         ];
         for (from, to) in cases {
@@ -166,7 +166,7 @@ mod tests {
     }
 
     #[test]
-    fn a_close_without_a_code_reads_the_same_from_any_call() {
+    fn a_close_without_a_code_is_a_close_and_no_frame_is_a_reset() {
         let no_code = host::Error::Closed(Some(host::CloseInfo {
             code: 1005,
             reason: String::new(),
@@ -175,8 +175,8 @@ mod tests {
         assert_eq!(failure(host::Error::Closed(None)), Failure::Ended);
         assert_eq!(
             Error::from(Failure::Closed(None)),
-            Error::from(Failure::Ended),
-            "both read as a close without a status code"
+            Error::ConnectionClosed(None)
         );
+        assert_eq!(Error::from(Failure::Ended), Error::ConnectionReset);
     }
 }

@@ -43,9 +43,11 @@ macro_rules! golem_calls {
                 crate::Message::Close(_) => {
                     unreachable!("the state machine sends close frames with close")
                 }
-                crate::Message::Pong(_) => {
+                crate::Message::Ping(_) | crate::Message::Pong(_) => {
                     return Err(crate::machine::Failure::Error(crate::Error::Unsupported(
-                        "golem:websocket carries no pongs".into(),
+                        "golem:websocket carries no pings or pongs (the host answers the \
+                         peer's pings itself)"
+                            .into(),
                     )));
                 }
             };
@@ -72,9 +74,9 @@ macro_rules! golem_calls {
                     (info.code != u16::from(crate::CloseCode::Status))
                         .then(|| crate::CloseFrame::new(info.code, info.reason)),
                 ),
-                $host::Error::ConnectionFailure(m) => Failure::Error(Error::ConnectionFailed(m)),
-                $host::Error::SendFailure(m) => Failure::Error(Error::SendFailed(m)),
-                $host::Error::ReceiveFailure(m) => Failure::Error(Error::ReceiveFailed(m)),
+                $host::Error::ConnectionFailure(m) => Failure::Error(Error::Connect(m)),
+                $host::Error::SendFailure(m) => Failure::Error(Error::Send(m)),
+                $host::Error::ReceiveFailure(m) => Failure::Error(Error::Receive(m)),
                 $host::Error::ProtocolError(m) => Failure::Error(Error::Protocol(m)),
                 $host::Error::Other(m) => Failure::Error(Error::Other(m)),
                 $($pattern => $failure,)*
@@ -151,8 +153,8 @@ impl<C: crate::machine::Connection + ?Sized> crate::machine::Connection for Box<
         (**self).poll_ready(cx)
     }
 
-    fn ping(&mut self, payload: Vec<u8>) -> Result<(), crate::machine::Failure> {
-        (**self).ping(payload)
+    fn try_ready(&mut self) -> Result<bool, crate::machine::Failure> {
+        (**self).try_ready()
     }
 }
 

@@ -25,6 +25,8 @@ struct Script {
     receives: VecDeque<Option<Result<Message, Failure>>>,
     sends: VecDeque<Result<(), Failure>>,
     closes: VecDeque<Result<(), Failure>>,
+    /// What `try_ready` answers (by default `Ok(true)`).
+    ready: VecDeque<Result<bool, Failure>>,
     calls: Vec<Call>,
     /// The waker the last `Pending` registered: the host's readiness.
     waker: Option<Waker>,
@@ -87,6 +89,40 @@ impl Connection for Scripted {
         let mut script = self.0.borrow_mut();
         script.calls.push(Call::Deadline(deadline));
         script.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+
+    fn try_ready(&mut self) -> Result<bool, Failure> {
+        self.0.borrow_mut().ready.pop_front().unwrap_or(Ok(true))
+    }
+}
+
+/// A host whose `send` returns once the frame is handed over, with the
+/// default readiness (always ready): the shape of `golem:websocket`.
+#[derive(Default)]
+struct Blocking {
+    sent: Vec<Message>,
+}
+
+impl Connection for Blocking {
+    fn send(&mut self, message: Message) -> Result<(), Failure> {
+        self.sent.push(message);
+        Ok(())
+    }
+
+    fn close(&mut self, _frame: Option<&CloseFrame>) -> Result<(), Failure> {
+        Ok(())
+    }
+
+    fn poll_receive(
+        &mut self,
+        _deadline: Option<Instant>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Result<Message, Failure>> {
+        Poll::Pending
+    }
+
+    fn poll_deadline(&mut self, _deadline: Instant, _cx: &mut Context<'_>) -> Poll<()> {
         Poll::Pending
     }
 }
@@ -412,16 +448,16 @@ fn send_failures_leave_the_connection_as_it_was() {
     host.0
         .borrow_mut()
         .sends
-        .push_back(Err(Failure::Error(Error::SendFailed("full".into()))));
+        .push_back(Err(Failure::Error(Error::Send("full".into()))));
     assert_eq!(
         core.send(Message::text("a"), || now),
-        Err(Error::SendFailed("full".into()))
+        Err(Error::Send("full".into()))
     );
     assert_eq!(core.state(), ConnectionState::Open);
     host.0.borrow_mut().sends.push_back(Err(Failure::Ended));
     assert_eq!(
         core.send(Message::text("b"), || now),
-        Err(Error::Closed(None))
+        Err(Error::ConnectionReset)
     );
     assert_eq!(core.send(Message::text("c"), || now), Ok(()));
 }
@@ -432,11 +468,8 @@ fn a_close_the_host_refuses_is_an_error_and_nothing_changes() {
     host.0
         .borrow_mut()
         .closes
-        .push_back(Err(Failure::Error(Error::SendFailed("full".into()))));
-    assert_eq!(
-        core.start_close(None, now),
-        Err(Error::SendFailed("full".into()))
-    );
+        .push_back(Err(Failure::Error(Error::Send("full".into()))));
+    assert_eq!(core.start_close(None, now), Err(Error::Send("full".into())));
     assert_eq!(core.state(), ConnectionState::Open);
 }
 
@@ -450,7 +483,7 @@ fn a_close_on_a_connection_already_over_completes_and_tells_the_receiver() {
     assert_eq!(closed(&mut core, now, &waker), Poll::Ready(Ok(())));
     assert_eq!(
         recv(&mut core, now, &waker),
-        Poll::Ready(Some(Err(Error::Closed(None))))
+        Poll::Ready(Some(Err(Error::ConnectionReset)))
     );
     assert_eq!(recv(&mut core, now, &waker), Poll::Ready(None));
 }
@@ -490,16 +523,14 @@ fn receive_errors_end_the_connection_in_each_state() {
     // Closing: the closer returns it, and the receiver reads it too.
     let (mut core, host, now) = open();
     core.start_close(None, now).unwrap();
-    host.receives(Some(Err(Failure::Error(Error::ReceiveFailed(
-        "reset".into(),
-    )))));
+    host.receives(Some(Err(Failure::Error(Error::Receive("reset".into())))));
     assert_eq!(
         closed(&mut core, now, &waker),
-        Poll::Ready(Err(Error::ReceiveFailed("reset".into())))
+        Poll::Ready(Err(Error::Receive("reset".into())))
     );
     assert_eq!(
         recv(&mut core, now, &waker),
-        Poll::Ready(Some(Err(Error::ReceiveFailed("reset".into()))))
+        Poll::Ready(Some(Err(Error::Receive("reset".into()))))
     );
 
     // Closing, and the connection just ends: the close is over.
@@ -509,7 +540,7 @@ fn receive_errors_end_the_connection_in_each_state() {
     assert_eq!(closed(&mut core, now, &waker), Poll::Ready(Ok(())));
     assert_eq!(
         recv(&mut core, now, &waker),
-        Poll::Ready(Some(Err(Error::Closed(None))))
+        Poll::Ready(Some(Err(Error::ConnectionReset)))
     );
 }
 
@@ -550,7 +581,80 @@ fn a_close_frame_without_a_code_is_a_close_message_and_an_abrupt_end_an_error() 
     host.receives(Some(Err(Failure::Ended)));
     assert_eq!(
         recv(&mut core, now, &waker),
-        Poll::Ready(Some(Err(Error::Closed(None))))
+        Poll::Ready(Some(Err(Error::ConnectionReset)))
     );
     assert_eq!(core.start_close(None, now), Err(Error::AlreadyClosed));
+}
+
+#[test]
+fn try_send_takes_a_frame_whole_or_gives_it_back_at_once() {
+    let (mut core, host, now) = open();
+    {
+        let mut script = host.0.borrow_mut();
+        script.ready.push_back(Ok(false));
+        script.ready.push_back(Ok(true));
+    }
+    // An earlier frame still waits for room: nothing is sent, the message
+    // comes back whole.
+    assert_eq!(
+        core.try_send(Message::text("a"), || now),
+        Err(Error::WouldBlock(Message::text("a")))
+    );
+    assert_eq!(host.calls(), []);
+    assert_eq!(core.state(), ConnectionState::Open);
+    // Room again: the frame goes to the host whole.
+    assert_eq!(core.try_send(Message::text("a"), || now), Ok(()));
+    assert_eq!(host.calls(), [Call::Send(Message::text("a"))]);
+    // A ping is a frame like any other.
+    host.0.borrow_mut().ready.push_back(Ok(false));
+    assert_eq!(
+        core.try_send(Message::Ping(b"hb".to_vec()), || now),
+        Err(Error::WouldBlock(Message::Ping(b"hb".to_vec())))
+    );
+    assert_eq!(core.try_send(Message::Ping(b"hb".to_vec()), || now), Ok(()));
+    assert_eq!(host.calls(), [Call::Send(Message::Ping(b"hb".to_vec()))]);
+}
+
+#[test]
+fn try_send_reports_a_broken_connection_and_closes_like_send() {
+    let (mut core, host, now) = open();
+    host.0
+        .borrow_mut()
+        .ready
+        .push_back(Err(Failure::Error(Error::Send("broken pipe".into()))));
+    assert_eq!(
+        core.try_send(Message::text("a"), || now),
+        Err(Error::Send("broken pipe".into()))
+    );
+    assert_eq!(host.calls(), []);
+    // A close frame is always taken, even while a frame waits for room.
+    host.0.borrow_mut().ready.push_back(Ok(false));
+    assert_eq!(core.try_send(Message::Close(None), || now), Ok(()));
+    assert_eq!(host.calls(), [Call::Close(None)]);
+    assert_eq!(core.state(), ConnectionState::Closing);
+    assert_eq!(
+        core.try_send(Message::text("b"), || now),
+        Err(Error::AlreadyClosed)
+    );
+}
+
+#[test]
+fn try_send_on_a_host_whose_send_blocks_always_sends() {
+    let mut core = Core::new(Blocking::default(), TIMEOUT);
+    let now = Instant::now();
+    for i in 0..3 {
+        assert_eq!(
+            core.try_send(Message::text(format!("m{i}")), || now),
+            Ok(())
+        );
+    }
+    let sent = &core.conn.as_ref().expect("open").sent;
+    assert_eq!(
+        sent,
+        &[
+            Message::text("m0"),
+            Message::text("m1"),
+            Message::text("m2")
+        ]
+    );
 }

@@ -52,11 +52,7 @@ impl Schedule {
                 delays.to_vec()
             },
             max_attempts: max_attempts.map(|n| n.max(1)),
-            jitter: if jitter.is_nan() {
-                0.0
-            } else {
-                jitter.clamp(0.0, 1.0)
-            },
+            jitter: clamp_jitter(jitter),
             rng: XorShift::new(seed),
             next_delay: 0,
             attempts: 0,
@@ -149,12 +145,22 @@ pub(crate) enum Item {
     /// A data message for the app.
     Message(Message),
     /// The connection ended. Exactly one of the two is `Some`: the peer's
-    /// close frame with its code, or why it ended otherwise (a close without
-    /// a code and an abrupt end both read `Error::Closed(None)`).
+    /// close frame with its code, or why it ended otherwise
+    /// (`Error::ConnectionClosed(None)` for a close without a code,
+    /// `Error::ConnectionReset` for an end without a close frame).
     Ended {
         close: Option<CloseFrame>,
         error: Option<Error>,
     },
+}
+
+/// A jitter fraction as used: clamped to `0.0..=1.0`, NaN as `0.0`.
+pub(crate) fn clamp_jitter(jitter: f64) -> f64 {
+    if jitter.is_nan() {
+        0.0
+    } else {
+        jitter.clamp(0.0, 1.0)
+    }
 }
 
 /// Sorts an item of a connection's stream (`None`: the stream ended).
@@ -167,9 +173,13 @@ pub(crate) fn classify(item: Option<Result<Message>>) -> Item {
             close: Some(frame),
             error: None,
         },
-        Some(Ok(Message::Close(None))) | None => Item::Ended {
+        Some(Ok(Message::Close(None))) => Item::Ended {
             close: None,
-            error: Some(Error::Closed(None)),
+            error: Some(Error::ConnectionClosed(None)),
+        },
+        None => Item::Ended {
+            close: None,
+            error: Some(Error::ConnectionReset),
         },
         Some(Ok(message)) => Item::Message(message),
         Some(Err(error)) => Item::Ended {
@@ -334,11 +344,17 @@ mod tests {
         );
         let abrupt = Item::Ended {
             close: None,
-            error: Some(Error::Closed(None)),
+            error: Some(Error::ConnectionReset),
         };
-        assert_eq!(classify(Some(Err(Error::Closed(None)))), abrupt);
-        assert_eq!(classify(Some(Ok(Message::Close(None)))), abrupt);
+        assert_eq!(classify(Some(Err(Error::ConnectionReset))), abrupt);
         assert_eq!(classify(None), abrupt);
+        assert_eq!(
+            classify(Some(Ok(Message::Close(None)))),
+            Item::Ended {
+                close: None,
+                error: Some(Error::ConnectionClosed(None))
+            }
+        );
         assert_eq!(
             classify(Some(Err(Error::Protocol("rsv".into())))),
             Item::Ended {
@@ -356,7 +372,7 @@ mod tests {
     fn only_a_wrong_request_is_not_retried() {
         assert!(!retryable(&Error::InvalidUrl("x".into())));
         assert!(!retryable(&Error::InvalidHeader("x".into())));
-        assert!(retryable(&Error::ConnectionFailed("refused".into())));
+        assert!(retryable(&Error::Connect("refused".into())));
         assert!(retryable(&Error::SessionLost));
         assert!(retryable(&Error::Other("busy".into())));
     }

@@ -14,9 +14,9 @@ use std::time::Duration;
 use futures_core::Stream;
 use futures_sink::Sink;
 
-use super::Event;
 use super::driver::{Driver, Link, Pending};
 use super::schedule::Schedule;
+use super::{Event, ReconnectConfig};
 use crate::{ClientRequest, CloseCode, CloseFrame, ConnectionState, Error, Message, Result};
 
 /// The script of a test and what the driver did.
@@ -94,7 +94,7 @@ impl Sink<Message> for FakeLink {
         let n = self.n;
         self.with(|script, log| {
             if script.fail_sends {
-                return Err(Error::SendFailed("broken pipe".into()));
+                return Err(Error::Send("broken pipe".into()));
             }
             if message.is_close() {
                 script.state = Some(ConnectionState::Closing);
@@ -221,7 +221,7 @@ fn every_connect_sends_the_subscriptions_before_it_is_reported() {
     let w = world([
         Ok(Script::yielding([
             text("a"),
-            Some(Err(Error::Closed(None))),
+            Some(Err(Error::ConnectionReset)),
         ])),
         Ok(Script::yielding([text("b")])),
     ]);
@@ -240,7 +240,7 @@ fn every_connect_sends_the_subscriptions_before_it_is_reported() {
         event(&mut d),
         Event::Disconnected {
             close: None,
-            error: Some(Error::Closed(None)),
+            error: Some(Error::ConnectionReset),
             retry_in: ms(200)
         }
     );
@@ -354,7 +354,7 @@ fn subscriptions_that_fail_report_the_connect_then_the_loss() {
         event(&mut d),
         Event::Disconnected {
             close: None,
-            error: Some(Error::SendFailed("broken pipe".into())),
+            error: Some(Error::Send("broken pipe".into())),
             retry_in: ms(100)
         }
     );
@@ -364,14 +364,14 @@ fn subscriptions_that_fail_report_the_connect_then_the_loss() {
 
 #[test]
 fn the_bound_ends_with_the_last_error_then_the_stream_ends() {
-    let refused = |n: u8| Err(Error::ConnectionFailed(format!("refused {n}")));
+    let refused = |n: u8| Err(Error::Connect(format!("refused {n}")));
     let w = world([refused(1), refused(2), refused(3)]);
     let mut d = driver(&w, &[100, 200], Some(3), &["sub"]);
     assert_eq!(
         event(&mut d),
         Event::ConnectFailed {
             attempt: 1,
-            error: Error::ConnectionFailed("refused 1".into()),
+            error: Error::Connect("refused 1".into()),
             retry_in: ms(100)
         }
     );
@@ -386,7 +386,7 @@ fn the_bound_ends_with_the_last_error_then_the_stream_ends() {
     ));
     assert!(matches!(
         next(&mut d),
-        Poll::Ready(Some(Err(Error::ConnectionFailed(m)))) if m == "refused 3"
+        Poll::Ready(Some(Err(Error::Connect(m)))) if m == "refused 3"
     ));
     assert_eq!(d.state(), ConnectionState::Closed);
     assert!(matches!(next(&mut d), Poll::Ready(None)));
@@ -426,4 +426,29 @@ fn state_and_protocol_in_each_phase() {
     // is not connected, and reconnects.
     w.borrow_mut().links[0].state = Some(ConnectionState::Closed);
     assert_eq!(d.state(), ConnectionState::Connecting);
+}
+
+#[test]
+fn the_config_reads_back_each_setting_as_it_will_be_used() {
+    let config = ReconnectConfig::default();
+    assert_eq!(config.get_delays(), [Duration::from_secs(1)]);
+    assert_eq!(config.get_max_attempts(), None);
+    assert_eq!(config.get_jitter(), 0.0);
+    assert!(config.get_on_connect().is_empty());
+    let config = ReconnectConfig::default()
+        .delays([ms(100), ms(400)])
+        .max_attempts(0)
+        .jitter(1.5)
+        .on_connect(Message::text("sub:1"))
+        .on_connect(Message::text("sub:2"));
+    assert_eq!(config.get_delays(), [ms(100), ms(400)]);
+    assert_eq!(config.get_max_attempts(), Some(1), "0 counts as 1");
+    assert_eq!(config.get_jitter(), 1.0, "clamped");
+    assert_eq!(
+        config.get_on_connect(),
+        [Message::text("sub:1"), Message::text("sub:2")]
+    );
+    let config = ReconnectConfig::default().delays([]).jitter(f64::NAN);
+    assert_eq!(config.get_delays(), [Duration::from_secs(1)], "the default");
+    assert_eq!(config.get_jitter(), 0.0);
 }

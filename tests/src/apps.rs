@@ -11,7 +11,7 @@ use crate::wasmtime::ServedApp;
 #[derive(Debug)]
 pub enum EchoOutcome {
     /// 200: the connection was made; what happened on it.
-    Report(EchoReport),
+    Report(Box<EchoReport>),
     /// 502: the connection could not be made.
     ConnectFailed(Failure),
     /// 400: the query was refused, with the reason.
@@ -42,6 +42,13 @@ pub struct EchoReport {
     /// the connection does not report them.
     #[serde(default)]
     pub handshake_headers: Option<Vec<(String, String)>>,
+    /// With `via=try`: how often `try_send` gave a message back
+    /// (`Error::WouldBlock`) before it was taken.
+    #[serde(default)]
+    pub would_block: u32,
+    /// With `reunite=1`: `ok`, or what went wrong with `reunite`.
+    #[serde(default)]
+    pub reunite: Option<String>,
 }
 
 /// One reply collected by `echo`.
@@ -84,7 +91,7 @@ impl EchoOutcome {
     /// The 200 report; panics on anything else.
     pub fn report(self) -> EchoReport {
         match self {
-            EchoOutcome::Report(report) => report,
+            EchoOutcome::Report(report) => *report,
             other => panic!("expected a report from echo, got {other:?}"),
         }
     }
@@ -136,7 +143,7 @@ impl ServedApp {
     pub fn echo(&self, params: &[(&str, &str)]) -> EchoOutcome {
         let response = self.get(params);
         match response.status {
-            200 => EchoOutcome::Report(json(&response)),
+            200 => EchoOutcome::Report(Box::new(json(&response))),
             502 => EchoOutcome::ConnectFailed(json(&response)),
             400 => EchoOutcome::BadRequest(response.text()),
             status => panic!("echo answered {status}: {}", response.text()),

@@ -9,7 +9,7 @@
 //! It runs one scenario and prints one JSON object. A step reads `"ok"`,
 //! `"text:<text>"`, `"binary:<length>"`, `"close:<code>:<reason>"`
 //! (`close:none` without a code) or the error's variant name (`"Timeout"`,
-//! `"Closed"`, ...).
+//! `"ConnectionReset"`, ...).
 //!
 //! - `round-trip URL`: sends a text (multi-byte UTF-8), a binary of all 256
 //!   byte values and a 1 MiB binary to an echo server; reports what came back

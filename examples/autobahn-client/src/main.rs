@@ -69,7 +69,10 @@ async fn echo_until_closed(url: &str) -> Result<(), Error> {
     let mut ws = open(url).await?;
     loop {
         match ws.recv().await {
-            Ok(Message::Close(_)) | Err(Error::Closed(_) | Error::AlreadyClosed) => return Ok(()),
+            Ok(Message::Close(_))
+            | Err(Error::ConnectionClosed(_) | Error::ConnectionReset | Error::AlreadyClosed) => {
+                return Ok(());
+            }
             Ok(message @ (Message::Text(_) | Message::Binary(_))) => ws.send(message).await?,
             Ok(_) => {}
             Err(e) => return Err(e),

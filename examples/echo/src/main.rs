@@ -17,7 +17,8 @@
 //! default `count`), `timeout_ms` (per reply, default 5000), `header=Name:Value`
 //! and `protocol=p` (both repeatable), `close_code` and `close_reason`
 //! (default 1000 and ""), `close=0` (drop the socket instead of closing),
-//! `via=api|sink` and `send_after_close=1` (below), `ping=payload` (send a
+//! `via=api|sink|try` and `send_after_close=1` (below), `reunite=1` (below),
+//! `ping=payload` (send a
 //! ping with these bytes first; `ping` in the answer is `"ok"` or the error's
 //! variant name, e.g. `"Unsupported"` on a `golem:websocket` connection),
 //! `pongs=1` (receive the peer's pongs: `ClientRequest::pongs`; a pong is
@@ -39,6 +40,14 @@
 //! sends close 1000 with no reason and waits for the peer's close), and what
 //! arrived meanwhile is drained from the `Stream` until it ends. `close_code`
 //! and `close_reason` do not apply to `via=sink` (the query is refused).
+//! `via=try` is `via=api` with every message sent by `try_send`: a message
+//! it gives back (`Error::WouldBlock`) is counted in `would_block`, the app
+//! waits for room (`SinkExt::flush`) and tries the same message again.
+//!
+//! `reunite=1`: right after the connect, opens a second WebSocket to the
+//! same URL, splits both, checks that `reunite` refuses the crossed halves
+//! (and gives them back) and puts each pair together again; the rest runs on
+//! the reunited socket. `reunite` in the answer is `"ok"` or what went wrong.
 //!
 //! `send_after_close=1`: once the socket was closed (or, with `close=0`, once
 //! the replies were collected, before the drop), send the message once more,
@@ -48,7 +57,8 @@
 //! The answer is `200 application/json`:
 //! `{"sent", "received": [{"type", "len", "data", "echo_exact"}], "close",
 //! "close_result", "error", "error_kind", "after_close", "ping", "protocol",
-//! "handshake_headers"}` (`after_close` is `null` without `send_after_close=1`,
+//! "handshake_headers", "would_block", "reunite"}` (`after_close` is `null`
+//! without `send_after_close=1`, `reunite` without `reunite=1`,
 //! `ping` without `ping`; `protocol` is `WebSocket::protocol`,
 //! `handshake_headers` the `[name, value]` pairs of
 //! `WebSocket::handshake_headers`, or `null` where it is unsupported). A bad
@@ -59,7 +69,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use wasm_websocket::{ClientRequest, CloseFrame, Error, Message, WebSocket};
+use wasm_websocket::{ClientRequest, CloseFrame, Error, Message, ReuniteError, WebSocket};
 use wstd::future::FutureExt as _;
 use wstd::http::{Body, Request, Response, StatusCode};
 
@@ -88,6 +98,8 @@ struct Params {
     send_after_close: bool,
     /// A ping to send first.
     ping: Option<Vec<u8>>,
+    /// Split and reunite first (with a second socket's halves crossed).
+    reunite: bool,
 }
 
 /// Which API the app talks through.
@@ -97,6 +109,8 @@ enum Via {
     Api,
     /// `Sink` (`feed`, `flush`, `close`) and `Stream` (`next`).
     Sink,
+    /// As `Api`, but each message sent by `try_send`.
+    Try,
 }
 
 impl Params {
@@ -118,6 +132,7 @@ impl Params {
         let mut ping = None;
         let mut pongs = false;
         let mut keepalive = None;
+        let mut reunite = false;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => url = Some(value.into_owned()),
@@ -141,11 +156,13 @@ impl Params {
                     via = match &*value {
                         "api" => Via::Api,
                         "sink" => Via::Sink,
-                        _ => return Err(format!("via must be api or sink, got {value:?}")),
+                        "try" => Via::Try,
+                        _ => return Err(format!("via must be api, sink or try, got {value:?}")),
                     }
                 }
                 "send_after_close" => send_after_close = flag(&key, &value)?,
                 "ping" => ping = Some(value.as_bytes().to_vec()),
+                "reunite" => reunite = flag(&key, &value)?,
                 "pongs" => pongs = flag(&key, &value)?,
                 "keepalive" => {
                     let (interval, timeout) = value
@@ -197,6 +214,7 @@ impl Params {
             via,
             send_after_close,
             ping,
+            reunite,
         })
     }
 }
@@ -244,8 +262,32 @@ async fn run(params: Params) -> Response<Body> {
         }
     };
     let via = params.via;
+    let reunite = if params.reunite {
+        match split_and_reunite(ws).await {
+            Ok(reunited) => {
+                ws = reunited;
+                Some("ok".to_owned())
+            }
+            Err(problem) => {
+                // The socket is gone with its halves: report only this.
+                let body = json!({
+                    "sent": 0,
+                    "received": [],
+                    "close": null,
+                    "close_result": null,
+                    "error": problem,
+                    "error_kind": null,
+                    "after_close": null,
+                    "reunite": problem,
+                });
+                return respond(StatusCode::OK, "application/json", body.to_string());
+            }
+        }
+    } else {
+        None
+    };
     let protocol = ws.protocol().map(str::to_owned);
-    let handshake_headers = ws.handshake_headers().ok().map(<[_]>::to_vec);
+    let handshake_headers = ws.handshake_headers().map(<[_]>::to_vec);
     let ping = match params.ping {
         Some(payload) => Some(match ws.ping(payload).await {
             Ok(()) => "ok".to_owned(),
@@ -255,10 +297,12 @@ async fn run(params: Params) -> Response<Body> {
     };
 
     let mut sent = 0;
+    let mut would_block = 0;
     let mut error = None;
     for _ in 0..params.count {
         let result = match via {
             Via::Api => ws.send(params.message.clone()).await,
+            Via::Try => try_send(&mut ws, params.message.clone(), &mut would_block).await,
             Via::Sink => SinkExt::feed(&mut ws, params.message.clone()).await,
         };
         match result {
@@ -281,7 +325,7 @@ async fn run(params: Params) -> Response<Body> {
     let mut peer_close = None;
     while error.is_none() && peer_close.is_none() && received.len() < params.expect {
         let next = match via {
-            Via::Api => ws.recv_timeout(params.timeout).await,
+            Via::Api | Via::Try => ws.recv_timeout(params.timeout).await,
             Via::Sink => next_within(&mut ws, params.timeout).await,
         };
         match next {
@@ -294,7 +338,7 @@ async fn run(params: Params) -> Response<Body> {
     let close_result = match params.close {
         Some(frame) => {
             let result = match via {
-                Via::Api => ws.close(Some(frame)).await,
+                Via::Api | Via::Try => ws.close(Some(frame)).await,
                 // `Sink::poll_close`: close 1000, then wait for the peer's.
                 Via::Sink => SinkExt::close(&mut ws).await,
             };
@@ -304,7 +348,7 @@ async fn run(params: Params) -> Response<Body> {
                 loop {
                     let item = match via {
                         // `recv` fails once the queue is empty.
-                        Via::Api => ws.recv().await.ok().map(Ok),
+                        Via::Api | Via::Try => ws.recv().await.ok().map(Ok),
                         // The stream ends after the queued items.
                         Via::Sink => StreamExt::next(&mut ws).await,
                     };
@@ -327,6 +371,7 @@ async fn run(params: Params) -> Response<Body> {
     let after_close = if params.send_after_close {
         let result = match via {
             Via::Api => ws.send(params.message.clone()).await,
+            Via::Try => ws.try_send(params.message.clone()),
             Via::Sink => SinkExt::send(&mut ws, params.message.clone()).await,
         };
         Some(match result {
@@ -356,8 +401,52 @@ async fn run(params: Params) -> Response<Body> {
         "ping": ping,
         "protocol": protocol,
         "handshake_headers": handshake_headers,
+        "would_block": would_block,
+        "reunite": reunite,
     });
     respond(StatusCode::OK, "application/json", body.to_string())
+}
+
+/// Sends `message` with `try_send`; while it comes back (`WouldBlock`),
+/// counts that, waits for room (`SinkExt::flush`) and tries again.
+async fn try_send(
+    ws: &mut WebSocket,
+    mut message: Message,
+    would_block: &mut u32,
+) -> Result<(), Error> {
+    loop {
+        match ws.try_send(message) {
+            Err(Error::WouldBlock(back)) => {
+                *would_block += 1;
+                message = back;
+                SinkExt::flush(ws).await?;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Opens a second WebSocket to `ws`'s URL, splits both, and checks that
+/// `reunite` refuses crossed halves, giving them back, and takes matching
+/// ones. Returns `ws` reunited, or what went wrong.
+async fn split_and_reunite(ws: WebSocket) -> Result<WebSocket, String> {
+    let url = ws.url().to_owned();
+    let other = WebSocket::connect(&url)
+        .await
+        .map_err(|e| format!("second connect: {e}"))?;
+    let (sender, receiver) = ws.split();
+    let (other_sender, other_receiver) = other.split();
+    let ReuniteError(sender, other_receiver) = match sender.reunite(other_receiver) {
+        Ok(_) => return Err("reunited the halves of two WebSockets".to_owned()),
+        Err(err) => err,
+    };
+    let other = other_receiver
+        .reunite(other_sender)
+        .map_err(|e| format!("the second socket's halves: {e}"))?;
+    drop(other);
+    sender
+        .reunite(receiver)
+        .map_err(|e| format!("the first socket's halves: {e}"))
 }
 
 /// The next item of the socket's `Stream`, waiting at most `timeout`:

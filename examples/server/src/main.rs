@@ -167,9 +167,7 @@ async fn echo(ws: &mut WebSocket, peer: std::net::SocketAddr) -> Result<(), Erro
                 ws.send(Message::text(text)).await?
             }
             Ok(message) => ws.send(message).await?,
-            Err(Error::Closed(frame)) => {
-                say(format!("closed {peer} {}", describe(frame.as_ref())));
-            }
+            Err(Error::ConnectionReset) => say(format!("closed {peer} {}", describe(None))),
             Err(e) => return Err(e),
         }
     }

@@ -71,7 +71,7 @@ fn a_subprotocol_that_was_not_offered_is_refused() {
             ("protocol", "chat"),
         ])
         .connect_failure();
-    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert_eq!(failure.error_kind, "Connect", "{failure:?}");
 }
 
 #[test]
@@ -88,10 +88,7 @@ fn a_declined_subprotocol_offer_is_a_connection_failure() {
                 ("protocol", "superchat"),
             ])
             .connect_failure();
-        assert_eq!(
-            failure.error_kind, "ConnectionFailed",
-            "{target}: {failure:?}"
-        );
+        assert_eq!(failure.error_kind, "Connect", "{target}: {failure:?}");
         assert!(
             failure.error.contains("subprotocol"),
             "{target}: {failure:?}"
@@ -116,7 +113,7 @@ fn a_rejected_handshake_is_a_connection_failure_with_the_status() {
     let failure = app
         .echo(&[("url", &server.url("/reject"))])
         .connect_failure();
-    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert_eq!(failure.error_kind, "Connect", "{failure:?}");
     assert!(failure.error.contains("403"), "{failure:?}");
 }
 
@@ -127,7 +124,7 @@ fn a_redirect_is_not_followed() {
     let failure = app
         .echo(&[("url", &server.url("/redirect"))])
         .connect_failure();
-    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert_eq!(failure.error_kind, "Connect", "{failure:?}");
     assert!(failure.error.contains("302"), "{failure:?}");
     let targets: Vec<_> = server.handshakes().into_iter().map(|h| h.target).collect();
     assert_eq!(

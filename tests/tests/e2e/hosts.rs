@@ -148,7 +148,7 @@ fn on_wash(component: &Path) {
     // list.
     let unlisted_name = peer.url_with_host("localhost", "/echo");
     let failure = app.echo(&[("url", &unlisted_name)]).connect_failure();
-    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert_eq!(failure.error_kind, "Connect", "{failure:?}");
     assert!(
         failure.error.contains("workload.allowedIpNameLookups"),
         "{failure:?}"
@@ -158,7 +158,7 @@ fn on_wash(component: &Path) {
         wasm_websocket_tests::unused_port()
     );
     let failure = app.echo(&[("url", &unlisted_port)]).connect_failure();
-    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert_eq!(failure.error_kind, "Connect", "{failure:?}");
     assert!(
         failure.error.contains("workload.allowedHostLoopbackPorts"),
         "{failure:?}"

@@ -39,6 +39,6 @@ fn the_ws_only_polyfill_speaks_ws_and_refuses_wss() {
 
     let url = format!("wss://127.0.0.1:{}/", unused_port());
     let failure = app.echo(&[("url", &url)]).connect_failure();
-    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert_eq!(failure.error_kind, "Connect", "{failure:?}");
     assert!(failure.error.contains("ws://-only build"), "{failure:?}");
 }

@@ -103,13 +103,13 @@ fn p3_receive_timeouts_lose_no_message() {
 }
 
 #[test]
-fn p3_an_abrupt_end_is_closed_without_a_code() {
+fn p3_an_abrupt_end_is_a_reset() {
     let server = FaultServer::start();
     // The server echoes one message, then ends TCP without a close frame.
     let report = run(&["abrupt", &server.url("/drop?n=1")]);
     assert_eq!(
         strings(&report, "steps"),
-        ["ok", "text:one", "Closed", "end"]
+        ["ok", "text:one", "ConnectionReset", "end"]
     );
     assert!(millis(&report, "elapsed_ms") < MARGIN.as_millis() as u64);
 }

@@ -118,14 +118,18 @@ fn a_peer_close_without_a_code_reads_as_1005_through_close_open_too() {
 }
 
 #[test]
-fn a_tcp_reset_from_the_peer_is_a_closed_error_without_a_close_frame() {
+fn a_tcp_reset_from_the_peer_is_a_reset_without_a_close_frame() {
     let server = FaultServer::start();
     let app = Serve::app("echo").start();
     let report = app
         .echo(&[("url", &server.url("/reset?n=1")), ("expect", "2")])
         .report();
     assert_eq!(report.received.len(), 1, "{report:?}");
-    assert_eq!(report.error_kind.as_deref(), Some("Closed"), "{report:?}");
+    assert_eq!(
+        report.error_kind.as_deref(),
+        Some("ConnectionReset"),
+        "{report:?}"
+    );
     assert_eq!(report.close, None, "{report:?}");
 }
 

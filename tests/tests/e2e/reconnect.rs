@@ -259,7 +259,10 @@ fn survives_two_restarts(app: Serve, host: Host) {
     // tokio-tungstenite's protocol error.
     assert_eq!(ends[0].close, None);
     let (kind, error) = match host {
-        Host::Polyfill => ("Closed", "connection closed without a status code"),
+        Host::Polyfill => (
+            "ConnectionReset",
+            "connection reset: it ended without a close frame",
+        ),
         Host::Testhost => (
             "Protocol",
             "protocol error: Connection reset without closing handshake",
@@ -277,7 +280,7 @@ fn survives_two_restarts(app: Serve, host: Host) {
         assert!(!failed.is_empty(), "outage {outage}: {events:#?}");
         for (n, event) in failed.iter().enumerate() {
             assert_eq!(event.attempt, Some(n as u32 + 1), "{event:?}");
-            assert_eq!(event.error_kind.as_deref(), Some("ConnectionFailed"));
+            assert_eq!(event.error_kind.as_deref(), Some("Connect"));
             assert!(
                 event.error.as_deref().unwrap().contains("refused"),
                 "{event:?}"
@@ -376,7 +379,7 @@ fn a_server_that_keeps_refusing_ends_after_the_bounded_attempts() {
         "{events:?}"
     );
     assert_eq!(report.end.by, "error");
-    assert_eq!(report.end.error_kind.as_deref(), Some("ConnectionFailed"));
+    assert_eq!(report.end.error_kind.as_deref(), Some("Connect"));
     assert!(report.end.error.as_deref().unwrap().contains("503"));
     assert_eq!(report.after_close.recv, "AlreadyClosed");
     assert_eq!(report.after_close.state, "closed");
@@ -397,7 +400,7 @@ fn a_server_that_keeps_refusing_ends_after_the_bounded_attempts() {
         &[("url", &url), ("delays", "50"), ("max_attempts", "2")],
     );
     assert_eq!(report.events.len(), 1, "{report:?}");
-    assert_eq!(report.end.error_kind.as_deref(), Some("ConnectionFailed"));
+    assert_eq!(report.end.error_kind.as_deref(), Some("Connect"));
     assert!(
         report.end.error.as_deref().unwrap().contains("refused"),
         "{report:?}"
@@ -420,7 +423,7 @@ fn jittered_delays_stay_within_their_bounds_and_are_waited_as_reported() {
     );
     let events = &report.events;
     assert_eq!(events.len(), 7, "{events:#?}");
-    assert_eq!(report.end.error_kind.as_deref(), Some("ConnectionFailed"));
+    assert_eq!(report.end.error_kind.as_deref(), Some("Connect"));
     let delays: Vec<u64> = events.iter().map(|e| e.retry_in_ms.unwrap()).collect();
     assert!(
         delays.iter().all(|d| (100..=300).contains(d)),

@@ -1,9 +1,11 @@
 //! Messages cross the whole chain (app, SDK, the host's golem:websocket:
 //! the polyfill or the test host, TCP, our server, and back) byte-exact, as
-//! text and as binary, from 0 bytes to 16 MiB, in order. On both hosts.
+//! text and as binary, from 0 bytes to 16 MiB, in order; `try_send` and
+//! `reunite` on a `golem:websocket` connection. On both hosts.
 
 use wasm_websocket_tests::apps::Close;
 use wasm_websocket_tests::fault_server::FaultServer;
+use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::testhost::Host;
 use wasm_websocket_tests::wasmtime::Serve;
 
@@ -14,6 +16,8 @@ on_both_hosts!(
     sixteen_mib_messages_round_trip_byte_exact,
     text_and_binary_content_is_reported_as_sent,
     messages_arrive_in_the_order_sent,
+    try_send_on_golem_websocket_always_sends_and_never_gives_a_message_back,
+    reunite_works_on_a_golem_websocket_connection,
 );
 
 fn text_and_binary_round_trip_byte_exact_across_frame_length_encodings(host: Host) {
@@ -123,4 +127,43 @@ fn messages_arrive_in_the_order_sent(host: Host) {
         Host::Testhost => Close::new(1000, ""),
     };
     assert_eq!(report.close, Some(close));
+}
+
+/// `golem:websocket`'s `send` is one blocking host call: `try_send` makes
+/// it and never gives a message back, however large.
+fn try_send_on_golem_websocket_always_sends_and_never_gives_a_message_back(host: Host) {
+    let peer = PythonPeer::start();
+    let app = Serve::on(host, "echo").start();
+    let size = (4 * MIB).to_string();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("via", "try"),
+            ("size", &size),
+            ("binary", "1"),
+            ("count", "4"),
+            ("timeout_ms", "60000"),
+        ])
+        .report();
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!((report.sent, report.received.len()), (4, 4), "{report:?}");
+    assert!(report.received.iter().all(|r| r.echo_exact), "{report:?}");
+    assert_eq!(report.would_block, 0, "{report:?}");
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+}
+
+fn reunite_works_on_a_golem_websocket_connection(host: Host) {
+    let peer = PythonPeer::start();
+    let app = Serve::on(host, "echo").start();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("reunite", "1"),
+            ("count", "2"),
+        ])
+        .report();
+    assert_eq!(report.reunite.as_deref(), Some("ok"), "{report:?}");
+    assert_eq!((report.sent, report.received.len()), (2, 2), "{report:?}");
+    assert!(report.received.iter().all(|r| r.echo_exact), "{report:?}");
+    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
 }

@@ -17,7 +17,7 @@ fn assert_refused(name: &str, value: &str, url: &str) {
         panic!("{name}={value:?} was accepted: {outcome:?}");
     };
     assert_eq!(
-        failure.error_kind, "ConnectionFailed",
+        failure.error_kind, "Connect",
         "{name}={value:?}: {failure:?}"
     );
     assert!(

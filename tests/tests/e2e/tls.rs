@@ -102,7 +102,7 @@ fn refused(signer: &Authority, trusted: &Authority, names: &[&str], validity: Va
     let peer = PythonPeer::start_tls(&identity.cert, &identity.key);
     let app = app_trusting(trusted);
     let failure = app.echo(&[("url", &peer.url("/echo"))]).connect_failure();
-    assert_eq!(failure.error_kind, "ConnectionFailed", "{failure:?}");
+    assert_eq!(failure.error_kind, "Connect", "{failure:?}");
     failure.error
 }
 

@@ -156,7 +156,7 @@ fn reconnect_failure_returns_guest_error() {
     peer.stop();
     let restart = run(&["--oplog", path, "--strict"], &args);
     assert!(
-        restart.error().contains("ConnectionFailed"),
+        restart.error().contains("Connect("),
         "the failed reconnect reaches the app: {restart:?}"
     );
     assert_eq!(peer.accepted(), 1);

@@ -341,8 +341,8 @@ fn p3_a_failed_reconnect_is_the_apps_error() {
         [
             "text:msg-1",
             "text:msg-2",
-            "ConnectionFailed",
-            "ConnectionFailed"
+            "Connect",
+            "Connect"
         ]
     );
 }
