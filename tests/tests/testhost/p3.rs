@@ -338,12 +338,7 @@ fn p3_a_failed_reconnect_is_the_apps_error() {
     let restart = run(&["--oplog", path, "--strict"], &args);
     assert_eq!(
         strings(&restart, "steps"),
-        [
-            "text:msg-1",
-            "text:msg-2",
-            "Connect",
-            "Connect"
-        ]
+        ["text:msg-1", "text:msg-2", "Connect", "Connect"]
     );
 }
 
