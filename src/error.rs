@@ -66,6 +66,12 @@ pub enum Error {
     ConnectionClosed(Option<CloseFrame>),
     /// The connection ended without a close frame: an abrupt end. See
     /// [How a connection ends](Error#how-a-connection-ends).
+    ///
+    /// Every host reports this end as this variant. Golem's host (and the
+    /// test host) passes tungstenite's `ResetWithoutClosingHandshake` on as
+    /// a `protocol-error` with the text "Connection reset without closing
+    /// handshake": the crate reads exactly that text as this end, not as
+    /// [`Error::Protocol`].
     #[error("connection reset: it ended without a close frame")]
     ConnectionReset,
     /// The WebSocket was already closed, and its close already reported.

@@ -179,4 +179,21 @@ mod tests {
         );
         assert_eq!(Error::from(Failure::Ended), Error::ConnectionReset);
     }
+
+    /// Golem's host passes tungstenite's `ResetWithoutClosingHandshake` on
+    /// as a protocol error with its text: that exact text is the same end
+    /// as `closed(none)`, and any other protocol error stays one.
+    #[test]
+    fn the_hosts_reset_without_closing_handshake_is_a_reset() {
+        let reset = host::Error::ProtocolError("Connection reset without closing handshake".into());
+        assert_eq!(failure(reset), Failure::Ended);
+        let reset = host::Error::ProtocolError("Connection reset without closing handshake".into());
+        assert_eq!(Error::from(failure(reset)), Error::ConnectionReset);
+        let other =
+            host::Error::ProtocolError("Connection reset without closing handshake!".into());
+        assert_eq!(
+            Error::from(failure(other)),
+            Error::Protocol("Connection reset without closing handshake!".into())
+        );
+    }
 }

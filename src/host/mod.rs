@@ -26,11 +26,18 @@ compile_error!(
 #[cfg(not(any(feature = "p2", feature = "p3")))]
 compile_error!("enable feature `p2` (the default) or `p3`");
 
+/// The text of tungstenite's `ResetWithoutClosingHandshake`, which Golem's
+/// host (and the test host, built the same way) reports as a
+/// `protocol-error` when the connection ends without a close frame: the
+/// crate reads it as that end ([`crate::Error::ConnectionReset`]).
+const RESET_WITHOUT_CLOSE: &str = "Connection reset without closing handshake";
+
 /// What both golem shapes do alike over their own generated types: `send`,
 /// `close`, and the host's errors as the state machine sees them (a close
 /// frame with 1005, "no status code", is a close without a code, as on the
-/// wire). `$host` names the generated `client` module; the arms after it are
-/// the errors only that shape has.
+/// wire, and the host's protocol error [`RESET_WITHOUT_CLOSE`] is an end
+/// without a close frame, as `closed(none)` is). `$host` names the generated
+/// `client` module; the arms after it are the errors only that shape has.
 macro_rules! golem_calls {
     ($host:ident $(, $pattern:pat => $failure:expr)* $(,)?) => {
         fn send_message(
@@ -77,6 +84,10 @@ macro_rules! golem_calls {
                 $host::Error::ConnectionFailure(m) => Failure::Error(Error::Connect(m)),
                 $host::Error::SendFailure(m) => Failure::Error(Error::Send(m)),
                 $host::Error::ReceiveFailure(m) => Failure::Error(Error::Receive(m)),
+                // tungstenite's `ResetWithoutClosingHandshake`, which Golem's
+                // host passes on as a protocol error: an end without a close
+                // frame, as `Closed(None)` is.
+                $host::Error::ProtocolError(m) if m == super::RESET_WITHOUT_CLOSE => Failure::Ended,
                 $host::Error::ProtocolError(m) => Failure::Error(Error::Protocol(m)),
                 $host::Error::Other(m) => Failure::Error(Error::Other(m)),
                 $($pattern => $failure,)*
