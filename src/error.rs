@@ -84,9 +84,11 @@ pub enum Error {
     /// [`WebSocketSender::try_send`](crate::WebSocketSender::try_send) found
     /// the connection still handing over an earlier frame: nothing was sent,
     /// and here is the message back. Not a failure: try again later, or wait
-    /// with [`send`](crate::WebSocketSender::send).
-    #[error("would block: an earlier frame is still being handed over; try again later")]
-    WouldBlock(Message),
+    /// with [`send`](crate::WebSocketSender::send). Named as tungstenite
+    /// names this case (`WriteBufferFull`), not after io's `WouldBlock`,
+    /// which means "taken into a buffer, sent later".
+    #[error("write buffer full: an earlier frame is still being handed over; try again later")]
+    WriteBufferFull(Message),
     /// An operation did not finish within its time limit; the connection
     /// stays as it was (e.g. [`WebSocket::recv_timeout`](crate::WebSocket::recv_timeout)).
     #[error("timed out")]
@@ -173,7 +175,7 @@ kinds! {
     ConnectionReset,
     AlreadyClosed,
     NotConnected,
-    WouldBlock(_),
+    WriteBufferFull(_),
     Timeout,
     KeepaliveTimeout(_),
     SessionLost,
@@ -234,7 +236,7 @@ mod tests {
             Error::ConnectionReset,
             Error::AlreadyClosed,
             Error::NotConnected,
-            Error::WouldBlock(Message::text("later")),
+            Error::WriteBufferFull(Message::text("later")),
             Error::Timeout,
             Error::KeepaliveTimeout(std::time::Duration::from_secs(1)),
             Error::SessionLost,

@@ -271,14 +271,14 @@ impl<C: Connection> Core<C> {
 
     /// Sends a message if the host takes it now whole
     /// ([`Connection::try_ready`]), else gives it back in
-    /// [`Error::WouldBlock`]; never waits. `Message::Close` starts the close
+    /// [`Error::WriteBufferFull`]; never waits. `Message::Close` starts the close
     /// handshake, as with [`Core::send`] (a close frame is always queued).
     pub(crate) fn try_send(&mut self, message: Message, now: impl Fn() -> Instant) -> Result<()> {
         if !message.is_close()
             && let (State::Open, Some(conn)) = (&self.state, &mut self.conn)
             && !conn.try_ready().map_err(Error::from)?
         {
-            return Err(Error::WouldBlock(message));
+            return Err(Error::WriteBufferFull(message));
         }
         self.send(message, now)
     }

@@ -385,7 +385,7 @@ impl WebSocketSender {
 
     /// Sends a message if the connection takes it now, never waiting: the
     /// frame is queued whole, or refused whole with
-    /// [`Error::WouldBlock`] (which gives the message back), never sent in
+    /// [`Error::WriteBufferFull`] (which gives the message back), never sent in
     /// part. For an app that must not wait on a slow peer: it keeps the
     /// message and tries again on a later turn (or waits for room with
     /// [`send`](Self::send), or the `Sink`'s `poll_ready`).
@@ -395,12 +395,12 @@ impl WebSocketSender {
     ///   queued whole and handed to the socket as far as it takes it now,
     ///   the rest going out as the socket takes it (with the next send,
     ///   receive or flush). While it waits, the next `try_send` is
-    ///   `WouldBlock`: at most one frame waits, so memory stays bounded.
+    ///   `WriteBufferFull`: at most one frame waits, so memory stays bounded.
     /// - On a `golem:websocket` connection (the default build) the host's
     ///   `send` is one blocking call that returns once the frame is handed
     ///   over, and the interface has no way to refuse a frame without
     ///   waiting. So `try_send` makes that call: it never returns
-    ///   `WouldBlock`, and it blocks the component as long as
+    ///   `WriteBufferFull`, and it blocks the component as long as
     ///   [`send`](Self::send) would.
     ///
     /// Other errors are those of `send`; `Message::Close` starts the close
@@ -416,7 +416,7 @@ impl WebSocketSender {
     /// match ws.try_send(next) {
     ///     Ok(()) => {}
     ///     // Not sent: keep it for a later turn.
-    ///     Err(Error::WouldBlock(message)) => backlog = Some(message),
+    ///     Err(Error::WriteBufferFull(message)) => backlog = Some(message),
     ///     Err(other) => return Err(other),
     /// }
     /// # Ok(())

@@ -598,7 +598,7 @@ fn try_send_takes_a_frame_whole_or_gives_it_back_at_once() {
     // comes back whole.
     assert_eq!(
         core.try_send(Message::text("a"), || now),
-        Err(Error::WouldBlock(Message::text("a")))
+        Err(Error::WriteBufferFull(Message::text("a")))
     );
     assert_eq!(host.calls(), []);
     assert_eq!(core.state(), ConnectionState::Open);
@@ -609,7 +609,7 @@ fn try_send_takes_a_frame_whole_or_gives_it_back_at_once() {
     host.0.borrow_mut().ready.push_back(Ok(false));
     assert_eq!(
         core.try_send(Message::Ping(b"hb".to_vec()), || now),
-        Err(Error::WouldBlock(Message::Ping(b"hb".to_vec())))
+        Err(Error::WriteBufferFull(Message::Ping(b"hb".to_vec())))
     );
     assert_eq!(core.try_send(Message::Ping(b"hb".to_vec()), || now), Ok(()));
     assert_eq!(host.calls(), [Call::Send(Message::Ping(b"hb".to_vec()))]);

@@ -43,7 +43,7 @@ pub struct EchoReport {
     #[serde(default)]
     pub handshake_headers: Option<Vec<(String, String)>>,
     /// With `via=try`: how often `try_send` gave a message back
-    /// (`Error::WouldBlock`) before it was taken.
+    /// (`Error::WriteBufferFull`) before it was taken.
     #[serde(default)]
     pub would_block: u32,
     /// With `reunite=1`: `ok`, or what went wrong with `reunite`.

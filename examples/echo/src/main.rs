@@ -41,7 +41,7 @@
 //! arrived meanwhile is drained from the `Stream` until it ends. `close_code`
 //! and `close_reason` do not apply to `via=sink` (the query is refused).
 //! `via=try` is `via=api` with every message sent by `try_send`: a message
-//! it gives back (`Error::WouldBlock`) is counted in `would_block`, the app
+//! it gives back (`Error::WriteBufferFull`) is counted in `would_block`, the app
 //! waits for room (`SinkExt::flush`) and tries the same message again.
 //!
 //! `reunite=1`: right after the connect, opens a second WebSocket to the
@@ -407,7 +407,7 @@ async fn run(params: Params) -> Response<Body> {
     respond(StatusCode::OK, "application/json", body.to_string())
 }
 
-/// Sends `message` with `try_send`; while it comes back (`WouldBlock`),
+/// Sends `message` with `try_send`; while it comes back (`WriteBufferFull`),
 /// counts that, waits for room (`SinkExt::flush`) and tries again.
 async fn try_send(
     ws: &mut WebSocket,
@@ -416,7 +416,7 @@ async fn try_send(
 ) -> Result<(), Error> {
     loop {
         match ws.try_send(message) {
-            Err(Error::WouldBlock(back)) => {
+            Err(Error::WriteBufferFull(back)) => {
                 *would_block += 1;
                 message = back;
                 SinkExt::flush(ws).await?;
