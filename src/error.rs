@@ -14,15 +14,39 @@ use crate::{CloseFrame, Message};
 /// # How a connection ends
 /// Two variants tell an end apart from a failure, and from each other:
 /// - [`Error::ConnectionClosed`]: the peer's close frame ended the
-///   connection, a normal end (tungstenite's `ConnectionClosed`). A receive
-///   reports the peer's close as [`Message::Close`]; a send that meets it
-///   first is this error, with the frame (`None`: it carried no code).
+///   connection, a normal end. A receive reports the peer's close as
+///   [`Message::Close`]; a send that meets it first is this error, with the
+///   frame (`None`: it carried no code).
 /// - [`Error::ConnectionReset`]: the connection ended without a close frame
-///   (the peer or the network dropped it; tungstenite's
-///   `Protocol(ResetWithoutClosingHandshake)`).
+///   (the peer or the network dropped it), on every host.
 ///
-/// After either, and after our own close completed, the connection is over
-/// and every later call is [`Error::AlreadyClosed`].
+/// What the calls return once the connection is over:
+/// - **The peer closed**: `recv` returns [`Message::Close`] once, then
+///   [`Error::AlreadyClosed`]. A send that meets the peer's close before the
+///   receiver took it is [`Error::ConnectionClosed`] with the frame; after
+///   the receiver took [`Message::Close`], [`Error::AlreadyClosed`].
+///   [`close`](crate::WebSocket::close) returns `Ok(())`: the peer's close
+///   completed the handshake.
+/// - **It ended without a close frame**: `recv` returns
+///   [`Error::ConnectionReset`] once, then [`Error::AlreadyClosed`].
+/// - **Our close completed** (or timed out): every later send and close is
+///   [`Error::AlreadyClosed`]; `recv` first returns what was kept (messages
+///   that came while closing, the peer's [`Message::Close`] or the
+///   [`Error::Timeout`] of a close that got no answer), then
+///   [`Error::AlreadyClosed`].
+///
+/// Coming from tungstenite:
+///
+/// | tungstenite | this crate |
+/// |---|---|
+/// | `read()` returns `Ok(Message::Close(frame))`, then `Err(ConnectionClosed)` | `recv` returns `Message::Close(frame)`, then [`Error::AlreadyClosed`] |
+/// | `Err(Protocol(ResetWithoutClosingHandshake))` | [`Error::ConnectionReset`] |
+/// | `Err(AlreadyClosed)`: a call after the end was reported | [`Error::AlreadyClosed`] |
+/// | `Err(WriteBufferFull(message))` | [`Error::WriteBufferFull`] (from `try_send`) |
+///
+/// tungstenite's `ConnectionClosed` is what its `read` says after the close
+/// was reported; here a send that meets the peer's close first is
+/// [`Error::ConnectionClosed`], with the frame.
 ///
 /// ```
 /// use wasm_websocket::{CloseCode, CloseFrame, Error, ErrorKind};
@@ -89,8 +113,13 @@ pub enum Error {
     /// which means "taken into a buffer, sent later".
     #[error("write buffer full: an earlier frame is still being handed over; try again later")]
     WriteBufferFull(Message),
-    /// An operation did not finish within its time limit; the connection
-    /// stays as it was (e.g. [`WebSocket::recv_timeout`](crate::WebSocket::recv_timeout)).
+    /// An operation did not finish within its time limit. What it leaves
+    /// depends on the call:
+    /// [`recv_timeout`](crate::WebSocket::recv_timeout) leaves the
+    /// connection as it was (receive again); a
+    /// [`close`](crate::WebSocket::close) whose answer did not come within
+    /// the close timeout ends the connection (the stream ends with this
+    /// error, and every later call is [`Error::AlreadyClosed`]).
     #[error("timed out")]
     Timeout,
     /// The peer answered no keepalive ping within this timeout
