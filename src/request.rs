@@ -283,6 +283,12 @@ impl From<String> for ClientRequest {
     }
 }
 
+impl From<&String> for ClientRequest {
+    fn from(url: &String) -> Self {
+        ClientRequest::new(url.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

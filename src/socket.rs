@@ -108,6 +108,13 @@ impl WebSocket {
     /// Connects to a `ws://` or `wss://` URL through the host's
     /// `golem:websocket` (Golem, or the polyfill composed into the app).
     ///
+    /// `request` is a URL (`&str` or `String`) or a [`ClientRequest`], as for
+    /// [`WebSocket::connect_direct`]; with a `ClientRequest` this is the same
+    /// call as [`connect_with`](WebSocket::connect_with). So `connect` fits
+    /// where a connect function is asked for, as
+    /// [`ReconnectingWebSocket::with_connect`](crate::ReconnectingWebSocket::with_connect)
+    /// does.
+    ///
     /// The URL is checked first (see [`ClientRequest`]); then the host opens the
     /// connection. The host's connect call blocks the whole component until
     /// the handshake ends or fails (the polyfill bounds it at 30 s by default).
@@ -115,8 +122,13 @@ impl WebSocket {
     /// itself instead.
     ///
     /// ```no_run
+    /// use wasm_websocket::{ReconnectConfig, ReconnectingWebSocket, WebSocket};
+    ///
     /// # async fn run() -> wasm_websocket::Result<()> {
-    /// let ws = wasm_websocket::WebSocket::connect("wss://127.0.0.1:9443/").await?;
+    /// let ws = WebSocket::connect("wss://127.0.0.1:9443/").await?;
+    /// let url = String::from("ws://127.0.0.1:9001/feed");
+    /// let ws = WebSocket::connect(&url).await?;
+    /// let feed = ReconnectingWebSocket::with_connect(url, ReconnectConfig::default(), WebSocket::connect);
     /// # Ok(())
     /// # }
     /// ```
@@ -124,8 +136,8 @@ impl WebSocket {
         not(feature = "sockets"),
         doc = "\n[`WebSocket::connect_direct`]: crate#features"
     )]
-    pub async fn connect(url: &str) -> Result<WebSocket> {
-        WebSocket::connect_with(ClientRequest::new(url)).await
+    pub async fn connect(request: impl Into<ClientRequest>) -> Result<WebSocket> {
+        WebSocket::connect_with(request.into()).await
     }
 
     /// Connects with a [`ClientRequest`] (extra headers, subprotocols, the
