@@ -17,17 +17,21 @@ use crate::host::{self, AnyConnection};
 use crate::machine::Core;
 use crate::{ClientRequest, CloseCode, CloseFrame, ConnectionState, Error, Message, Result};
 
-/// A WebSocket client connection.
+/// A WebSocket connection: a client's, or one a server accepted.
 ///
-/// Made by [`WebSocket::connect`] or [`WebSocket::connect_with`]. Send with
+/// Made by [`WebSocket::connect`] or [`WebSocket::connect_with`] (through
+/// the host's `golem:websocket`), [`WebSocket::connect_direct`] (feature
+/// `sockets`), or [`Incoming::accept`] / [`Incoming::accept_with`] on a
+/// connection a `server::Listener` took (feature `server`). Send with
 /// [`send`](WebSocket::send) or as a [`Sink`], receive with
 /// [`recv`](WebSocket::recv) or as a [`Stream`], end it with
 /// [`close`](WebSocket::close), or [`split`](WebSocket::split) it to send and
 /// receive from two tasks.
 ///
-/// All async methods run on the wstd reactor: inside `#[wstd::main]`,
-/// `#[wstd::http_server]` or `wstd::runtime::block_on`. A `WebSocket` belongs to
-/// the runtime it was made in; use and drop it there.
+/// All async methods run on the app's async runtime: under `p2` the wstd
+/// reactor (inside `#[wstd::main]`, `#[wstd::http_server]` or
+/// `wstd::runtime::block_on`), under `p3` wit-bindgen's runtime. A
+/// `WebSocket` belongs to the runtime it was made in; use and drop it there.
 ///
 /// Dropping a `WebSocket` that is still open sends a normal close (1000) without
 /// waiting for the answer.
@@ -49,6 +53,19 @@ use crate::{ClientRequest, CloseCode, CloseFrame, ConnectionState, Error, Messag
 /// # Ok(())
 /// # }
 /// ```
+#[cfg_attr(
+    not(feature = "sockets"),
+    doc = "\n[`WebSocket::connect_direct`]: crate#features"
+)]
+#[cfg_attr(
+    feature = "server",
+    doc = "\n[`Incoming::accept`]: crate::server::Incoming::accept\n\
+           [`Incoming::accept_with`]: crate::server::Incoming::accept_with"
+)]
+#[cfg_attr(
+    not(feature = "server"),
+    doc = "\n[`Incoming::accept`]: crate#features\n[`Incoming::accept_with`]: crate#features"
+)]
 pub struct WebSocket {
     sender: WebSocketSender,
     receiver: WebSocketReceiver,
@@ -419,10 +436,11 @@ impl WebSocketSender {
     /// handshake (a close frame is always taken).
     ///
     /// ```no_run
+    /// # #[cfg(feature = "sockets")]
+    /// # async fn run() -> wasm_websocket::Result<()> {
     /// use wasm_websocket::{Error, Message, WebSocket};
     ///
-    /// # async fn run() -> wasm_websocket::Result<()> {
-    /// let mut ws = WebSocket::connect("ws://127.0.0.1:9001/feed").await?;
+    /// let mut ws = WebSocket::connect_direct("ws://127.0.0.1:9001/feed").await?;
     /// let mut backlog: Option<Message> = None;
     /// let next = backlog.take().unwrap_or_else(|| Message::text("tick"));
     /// match ws.try_send(next) {
@@ -479,8 +497,8 @@ impl WebSocketSender {
 impl WebSocketReceiver {
     /// Receives the next message.
     ///
-    /// Waits on the wstd reactor, so other tasks in the component run
-    /// meanwhile. A peer's close arrives once as `Message::Close`; after it,
+    /// Waits on the app's runtime (under `p2` the wstd reactor, under `p3`
+    /// wit-bindgen's), so other tasks in the component run meanwhile. A peer's close arrives once as `Message::Close`; after it,
     /// and after any error (an end without a close frame is `Err(Error::ConnectionReset)`), the
     /// connection is over and `recv` returns [`Error::AlreadyClosed`].
     pub async fn recv(&mut self) -> Result<Message> {
@@ -632,6 +650,20 @@ impl WebSocketSender {
 impl WebSocketReceiver {
     /// Puts the halves of one [`WebSocket::split`] back together; see
     /// [`WebSocketSender::reunite`].
+    ///
+    /// ```no_run
+    /// use wasm_websocket::{Message, WebSocket};
+    ///
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// let ws = WebSocket::connect("ws://127.0.0.1:9001/").await?;
+    /// let (sender, mut receiver) = ws.split();
+    /// let first = receiver.recv().await?;
+    /// // One value again, e.g. to store it or close it whole.
+    /// let mut ws = receiver.reunite(sender).expect("halves of one WebSocket");
+    /// ws.send(Message::text("got the first message")).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn reunite(self, sender: WebSocketSender) -> Result<WebSocket, ReuniteError> {
         sender.reunite(self)
     }
@@ -639,6 +671,20 @@ impl WebSocketReceiver {
 
 /// The halves given to `reunite` came from two different WebSockets: here
 /// they are back, unchanged.
+///
+/// ```no_run
+/// use wasm_websocket::{ReuniteError, WebSocket};
+///
+/// # async fn run() -> wasm_websocket::Result<()> {
+/// let (a_sender, a_receiver) = WebSocket::connect("ws://127.0.0.1:9001/a").await?.split();
+/// let (b_sender, b_receiver) = WebSocket::connect("ws://127.0.0.1:9001/b").await?.split();
+/// // Mixed up: both halves come back, and each still works.
+/// let ReuniteError(a_sender, b_receiver) = a_sender.reunite(b_receiver).unwrap_err();
+/// let a = a_sender.reunite(a_receiver).expect("both halves of a");
+/// let b = b_sender.reunite(b_receiver).expect("both halves of b");
+/// # Ok(())
+/// # }
+/// ```
 pub struct ReuniteError(pub WebSocketSender, pub WebSocketReceiver);
 
 impl fmt::Debug for ReuniteError {
