@@ -152,6 +152,29 @@
 //! app. [`ReconnectingWebSocket::with_connect`] takes the connect for the
 //! same reason.
 //!
+//! # Conventions
+//! The same rules hold across the API:
+//! - **Pings and pongs** are messages ([`Message::Ping`], [`Message::Pong`],
+//!   as in tungstenite); the connection answers the peer's pings itself,
+//!   and pongs are received only where the app asked for them. What each
+//!   kind of connection does with them: [Message's section](Message#pings-and-pongs).
+//! - **Getters** are written once and shared: [`state`](WebSocket::state),
+//!   [`url`](WebSocket::url), [`protocol`](WebSocket::protocol) and
+//!   [`handshake_headers`](WebSocket::handshake_headers) are on
+//!   [`WebSocket`] and on both halves of [`split`](WebSocket::split)
+//!   ([`WebSocketSender`], [`WebSocketReceiver`]), with the same results.
+//!   What a host does not report is `None`, never an error.
+//! - **Configuration** ([`ClientRequest`], [`ReconnectConfig`],
+//!   `server::ServerConfig`): private fields, a consuming builder named
+//!   after each setting (`close_timeout(d)`), and a getter `get_` + its
+//!   name (`get_close_timeout()`) that gives the value as used; see
+//!   [ClientRequest's section](ClientRequest#configuration-style).
+//! - **Errors**: one [`Error`] type, its variants nouns;
+//!   [`Error::kind`] gives the variant without its data ([`ErrorKind`]) to
+//!   match, log or report. How a connection ends (the peer's close, an end
+//!   without a close frame, our own close) and what each call returns
+//!   afterwards: [Error's section](Error#how-a-connection-ends).
+//!
 //! # Receiving without blocking
 //! A receive waits on the connection's readiness through the runtime (under
 //! `p2`, the [wstd](https://docs.rs/wstd) reactor) and then takes the
