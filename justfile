@@ -100,6 +100,8 @@ check: setup
     # What docs.rs builds ([package.metadata.docs.rs]): wasm32-wasip2, the SDK with `sockets` and `server`.
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-wasip2 -p wasm-websocket --features sockets,server
     RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --target wasm32-wasip2 -p wasm-websocket-engine
+    # The doc examples under `p3` (`cargo test` runs those of the default features).
+    cargo test --quiet --doc -p wasm-websocket --no-default-features --features p3
     cargo fmt --check --manifest-path examples/golem-agent/p2/Cargo.toml
     cargo clippy --quiet --target wasm32-wasip2 --manifest-path examples/golem-agent/p2/Cargo.toml --target-dir target/golem-agent -- -D warnings
     cargo clippy --quiet -p wasm-websocket-polyfill --features p3 --all-targets -- -D warnings

@@ -20,6 +20,8 @@
 //! `wasi:sockets`.
 //!
 //! ```no_run
+//! # #[cfg(feature = "p2")]
+//! # mod app {
 //! use futures_lite::StreamExt;
 //! use wasm_websocket::{ClientRequest, CloseCode, CloseFrame, Message, WebSocket};
 //!
@@ -35,6 +37,8 @@
 //!
 //!     ws.close(Some(CloseFrame::new(CloseCode::Normal, "done"))).await
 //! }
+//! # }
+//! # fn main() {}
 //! ```
 //!
 //! **Golem with golem-rust 3.x** (feature `p3`): `wasm-websocket = {

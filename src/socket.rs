@@ -346,6 +346,7 @@ impl WebSocket {
     /// ```no_run
     /// use wasm_websocket::{Message, WebSocket};
     ///
+    /// # #[cfg(feature = "p2")]
     /// # async fn run() -> wasm_websocket::Result<()> {
     /// let ws = WebSocket::connect("ws://127.0.0.1:9001/").await?;
     /// let (mut sender, mut receiver) = ws.split();
