@@ -426,12 +426,12 @@ async fn try_send(
     }
 }
 
-/// Opens a second WebSocket to `ws`'s URL, splits both, and checks that
-/// `reunite` refuses crossed halves, giving them back, and takes matching
-/// ones. Returns `ws` reunited, or what went wrong.
+/// Opens a second WebSocket to `ws`'s URL (with [`open`], so that the
+/// direct build stays without `golem:websocket`), splits both, and checks
+/// that `reunite` refuses crossed halves, giving them back, and takes
+/// matching ones. Returns `ws` reunited, or what went wrong.
 async fn split_and_reunite(ws: WebSocket) -> Result<WebSocket, String> {
-    let url = ws.url().to_owned();
-    let other = WebSocket::connect(&url)
+    let other = open(ClientRequest::new(ws.url()))
         .await
         .map_err(|e| format!("second connect: {e}"))?;
     let (sender, receiver) = ws.split();
