@@ -5,7 +5,8 @@
 #                         wasm-websocket-engine and wasm-websocket, in that
 #                         (dependency) order, each verified by a build of the
 #                         packaged sources (`just check`)
-#   packages.sh outside   packages them without the verify build, then builds
+#   packages.sh outside   packages them without the verify build, unpacks
+#                         them into target/package/, then builds
 #                         tests/outside, a crate outside the workspace that
 #                         depends on them through `[patch.crates-io]` on the
 #                         packaged sources, for wasm32-wasip2 with the default
@@ -29,6 +30,14 @@ case "${1:-}" in
     outside)
         log "cargo package (not verified): the three crates into target/package/"
         cargo package "${quiet[@]}" --allow-dirty --no-verify "${crates[@]}"
+        # Without the verify build, cargo leaves only the .crate files: unpack
+        # them where tests/outside's [patch.crates-io] points, afresh, so the
+        # build reads what was just packaged.
+        for crate in wasm-websocket-protocol wasm-websocket-engine wasm-websocket; do
+            version=$(cargo pkgid -p "$crate" | sed 's/.*[@#]//')
+            rm -rf "target/package/$crate-$version"
+            tar -xzf "target/package/$crate-$version.crate" -C target/package
+        done
         for features in "" "--no-default-features --features p3"; do
             log "tests/outside: cargo build --target wasm32-wasip2 ${features:-(default features)}"
             # shellcheck disable=SC2086
