@@ -21,10 +21,11 @@ if [ "$("$bin" semver-checks --version 2>/dev/null | awk '{ print $2 }')" != "$S
     printf 'semver-check: building cargo-semver-checks %s (cargo install --locked)\n' "$SEMVER_CHECKS_VERSION" >&2
     cargo install --quiet --locked --root "$tools" "cargo-semver-checks@$SEMVER_CHECKS_VERSION"
 fi
-# The SDK with its default host shape and the server (`p2` and `p3` exclude
-# each other, so not every feature at once); the other two as they are.
+# The SDK with its default host shape, the direct client and the server
+# (`p2` and `p3` exclude each other, so not every feature at once); the other
+# two as they are.
 PATH="$tools/bin:$PATH" cargo semver-checks check-release -p wasm-websocket \
-    --baseline-rev "$baseline" --default-features --features server
+    --baseline-rev "$baseline" --default-features --features sockets,server
 PATH="$tools/bin:$PATH" cargo semver-checks check-release \
     -p wasm-websocket-protocol -p wasm-websocket-engine \
     --baseline-rev "$baseline" --default-features
