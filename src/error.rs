@@ -56,7 +56,7 @@ use crate::{CloseFrame, Message};
 /// assert_eq!(err.kind(), ErrorKind::ConnectionClosed);
 /// assert_eq!(Error::ConnectionReset.to_string(), "connection reset: it ended without a close frame");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The URL does not parse, or is not a `ws://` or `wss://` URL a client may open.
@@ -218,6 +218,47 @@ impl std::fmt::Display for ErrorKind {
     }
 }
 
+/// As derived (`Connect("refused")`), except that the message
+/// [`Error::WriteBufferFull`] gives back is summed up, not printed: it may
+/// be megabytes, and an `unwrap()` or a log line should not copy it out.
+/// (Written out, this is also smaller in an app than the derived one, which
+/// carries `Message`'s `Debug` along.)
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.kind().as_str();
+        match self {
+            Error::InvalidUrl(text)
+            | Error::InvalidHeader(text)
+            | Error::InvalidCloseFrame(text)
+            | Error::Connect(text)
+            | Error::Send(text)
+            | Error::Receive(text)
+            | Error::Protocol(text)
+            | Error::Unsupported(text)
+            | Error::Other(text) => f.debug_tuple(name).field(text).finish(),
+            Error::ConnectionClosed(frame) => f.debug_tuple(name).field(frame).finish(),
+            Error::KeepaliveTimeout(timeout) => f.debug_tuple(name).field(timeout).finish(),
+            Error::WriteBufferFull(message) => {
+                let kind = match message {
+                    Message::Text(_) => "text",
+                    Message::Binary(_) => "binary",
+                    Message::Close(_) => "close",
+                    Message::Ping(_) => "ping",
+                    Message::Pong(_) => "pong",
+                };
+                f.debug_tuple(name)
+                    .field(&format_args!("<{kind} message, {} bytes>", message.len()))
+                    .finish()
+            }
+            Error::ConnectionReset
+            | Error::AlreadyClosed
+            | Error::NotConnected
+            | Error::Timeout
+            | Error::SessionLost => f.write_str(name),
+        }
+    }
+}
+
 /// A `Result` whose error defaults to [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -248,6 +289,26 @@ mod tests {
         assert_eq!(
             Error::KeepaliveTimeout(std::time::Duration::from_millis(1500)).to_string(),
             "the peer answered no keepalive ping within 1500 ms; the connection is closed"
+        );
+    }
+
+    #[test]
+    fn debug_is_the_derived_form_with_a_returned_message_summed_up() {
+        assert_eq!(
+            format!("{:?}", Error::Connect("refused".into())),
+            r#"Connect("refused")"#
+        );
+        assert_eq!(format!("{:?}", Error::ConnectionReset), "ConnectionReset");
+        assert_eq!(
+            format!("{:?}", Error::ConnectionClosed(None)),
+            "ConnectionClosed(None)"
+        );
+        assert_eq!(
+            format!(
+                "{:?}",
+                Error::WriteBufferFull(Message::binary(vec![7; 1 << 20]))
+            ),
+            "WriteBufferFull(<binary message, 1048576 bytes>)"
         );
     }
 
