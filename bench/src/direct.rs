@@ -21,37 +21,19 @@ pub(crate) fn figures(
     cache_config: &Path,
 ) -> Result<(Vec<Figure>, Vec<String>), String> {
     let wasm = root.join("target/direct/bench-client.wasm");
-    if !wasm.exists() {
-        return Err(format!(
-            "{} is missing: run `bash scripts/build-components.sh` first",
-            wasm.display()
-        ));
-    }
+    crate::harness::built(&wasm, "bash scripts/build-components.sh")?;
     let direct = Client::component(&wasm, &crate::harness::cache_args(cache_config));
     // Primes the compilation cache, like the composed component's.
     direct.run(&wasm_websocket_bench::Workload::FirstEcho, url)?;
 
     let cases: Vec<&Case> = cases.iter().filter(|c| c.start == Start::Cached).collect();
-    let mut figures: Vec<Figure> = cases
-        .iter()
-        .flat_map(|case| {
-            case.measures
-                .iter()
-                .map(|m| Figure::new(format!("{} {} (direct)", case.title, m.label), m.unit, None))
-        })
-        .collect();
-    let mut failures = Vec::new();
-    for repetition in 1..=options.repetitions {
-        let mut index = 0;
-        for case in &cases {
-            eprintln!(
-                "[{repetition}/{}] {} (direct)",
-                options.repetitions, case.title
-            );
-            let runs = [&direct, native].map(|client| client.run(&case.workload, url));
-            crate::harness::record(case, &runs, &mut figures[index..], &mut failures);
-            index += case.measures.len();
-        }
-    }
-    Ok((figures, failures))
+    Ok(crate::harness::beside_native(
+        &direct,
+        native,
+        &cases,
+        url,
+        options,
+        "direct",
+        |_, _| None,
+    ))
 }

@@ -225,6 +225,57 @@ struct ServerCheck {
 
 /// Shows that the server has room to spare: two native clients at once get more
 /// round trips through than one alone, and an echo costs the server little CPU.
+/// The rows of one more component client beside `native` (the direct
+/// client, the test host, the P3 client): every case of `cases` run by both,
+/// alternating and repeated like the composed rows, each figure named
+/// "<case> <measure> (<tag>)" with the goal `goal` gives it; the figures, and
+/// the failures met.
+pub(crate) fn beside_native(
+    client: &Client,
+    native: &Client,
+    cases: &[&Case],
+    url: &str,
+    options: Options,
+    tag: &str,
+    goal: impl Fn(&Case, &str) -> Option<Goal>,
+) -> (Vec<Figure>, Vec<String>) {
+    let mut figures: Vec<Figure> = cases
+        .iter()
+        .flat_map(|case| {
+            case.measures.iter().map(|m| {
+                let name = format!("{} {} ({tag})", case.title, m.label);
+                Figure::new(name, m.unit, goal(case, m.label))
+            })
+        })
+        .collect();
+    let mut failures = Vec::new();
+    for repetition in 1..=options.repetitions {
+        let mut index = 0;
+        for case in cases {
+            eprintln!(
+                "[{repetition}/{}] {} ({tag})",
+                options.repetitions, case.title
+            );
+            let runs = [client, native].map(|client| client.run(&case.workload, url));
+            record(case, &runs, &mut figures[index..], &mut failures);
+            index += case.measures.len();
+        }
+    }
+    (figures, failures)
+}
+
+/// `Ok` if `path` exists, else the error that names the command building it.
+pub(crate) fn built(path: &Path, build: &str) -> Result<(), String> {
+    if path.exists() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} is missing: run `{build}` first",
+            path.display()
+        ))
+    }
+}
+
 /// Adds one side-by-side run of `case` (component, native) to its figures,
 /// which start `figures`; a failed run marks them failed, and its error is
 /// kept once in `failures`.

@@ -43,37 +43,15 @@ pub(crate) fn figures(
     cache_config: &Path,
 ) -> Result<(Vec<Figure>, Vec<String>), String> {
     let wasm = root.join("target/composed/p3-bench-client.wasm");
-    if !wasm.exists() {
-        return Err(format!(
-            "{} is missing: run `bash scripts/build-components.sh` first",
-            wasm.display()
-        ));
-    }
+    crate::harness::built(&wasm, "bash scripts/build-components.sh")?;
     let p3 = Client::component(&wasm, &crate::harness::cache_args(cache_config));
     // Primes the compilation cache, like the composed component's.
     p3.run(&Workload::FirstEcho, url)?;
 
     let cases: Vec<&Case> = cases.iter().filter(|case| selected(case)).collect();
-    let mut figures: Vec<Figure> = cases
-        .iter()
-        .flat_map(|case| {
-            case.measures.iter().map(|m| {
-                let name = format!("{} {} (p3)", case.title, m.label);
-                Figure::new(name, m.unit, goal(case, m.label))
-            })
-        })
-        .collect();
-    let mut failures = Vec::new();
-    for repetition in 1..=options.repetitions {
-        let mut index = 0;
-        for case in &cases {
-            eprintln!("[{repetition}/{}] {} (p3)", options.repetitions, case.title);
-            let runs = [&p3, native].map(|client| client.run(&case.workload, url));
-            crate::harness::record(case, &runs, &mut figures[index..], &mut failures);
-            index += case.measures.len();
-        }
-    }
-    Ok((figures, failures))
+    Ok(crate::harness::beside_native(
+        &p3, native, &cases, url, options, "p3", goal,
+    ))
 }
 
 #[cfg(test)]

@@ -48,17 +48,8 @@ pub(crate) fn figures(
 ) -> Result<(Vec<Figure>, Vec<String>), String> {
     let host = root.join("target/release/wasm-websocket-testhost");
     let wasm = root.join("target/wasm32-wasip2/release/bench-client.wasm");
-    for (path, build) in [
-        (&host, "cargo build --release -p wasm-websocket-testhost"),
-        (&wasm, "bash scripts/build-components.sh"),
-    ] {
-        if !path.exists() {
-            return Err(format!(
-                "{} is missing: run `{build}` first",
-                path.display()
-            ));
-        }
-    }
+    crate::harness::built(&host, "cargo build --release -p wasm-websocket-testhost")?;
+    crate::harness::built(&wasm, "bash scripts/build-components.sh")?;
     let prefix = ["run", "--pool", &POOL.to_string()]
         .map(String::from)
         .into_iter()
@@ -70,32 +61,15 @@ pub(crate) fn figures(
     testhost.run(&Workload::FirstEcho, url)?;
 
     let cases: Vec<&Case> = cases.iter().filter(|case| runs(case)).collect();
-    let mut figures: Vec<Figure> = cases
-        .iter()
-        .flat_map(|case| {
-            case.measures.iter().map(|m| {
-                Figure::new(
-                    format!("{} {} (test host)", case.title, m.label),
-                    m.unit,
-                    None,
-                )
-            })
-        })
-        .collect();
-    let mut failures = Vec::new();
-    for repetition in 1..=options.repetitions {
-        let mut index = 0;
-        for case in &cases {
-            eprintln!(
-                "[{repetition}/{}] {} (test host)",
-                options.repetitions, case.title
-            );
-            let runs = [&testhost, native].map(|client| client.run(&case.workload, url));
-            crate::harness::record(case, &runs, &mut figures[index..], &mut failures);
-            index += case.measures.len();
-        }
-    }
-    Ok((figures, failures))
+    Ok(crate::harness::beside_native(
+        &testhost,
+        native,
+        &cases,
+        url,
+        options,
+        "test host",
+        |_, _| None,
+    ))
 }
 
 #[cfg(test)]
