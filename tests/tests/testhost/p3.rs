@@ -15,7 +15,7 @@
 //! closed, and under `report-connection-loss` the restart answers
 //! `session-lost` instead of reopening.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -53,6 +53,16 @@ fn run(host: &[&str], args: &[&str]) -> Value {
 
 fn run_p3(host: &[&str], args: &[&str]) -> Outcome {
     run_component(app(), host, args)
+}
+
+/// The P3 app crashed at `cut` (`NAME#K`), then restarted on the same
+/// oplog: the restart's report, after checking that the crash happened
+/// (`restarted` in main.rs does the same for the P2 scenarios).
+fn restarted(oplog: &Path, cut: &str, args: &[&str]) -> Value {
+    let path = oplog.to_str().expect("a UTF-8 path");
+    let crashed = run_p3(&["--oplog", path, "--crash-at", cut], args);
+    assert_eq!(crashed.status, CRASHED, "no crash at {cut}: {crashed:?}");
+    run(&["--oplog", path, "--strict"], args)
 }
 
 fn strings(report: &Value, key: &str) -> Vec<String> {
@@ -259,19 +269,8 @@ fn p3_a_restart_between_sends_reopens_the_connection() {
     let peer = Peer::start(Mode::Echo);
     let dir = temp();
     let oplog = dir.path().join("oplog");
-    let path = oplog.to_str().unwrap();
     let args = ["roundtrip", &peer.url(), "4"];
-    let crashed = run_p3(
-        &[
-            "--oplog",
-            path,
-            "--crash-at",
-            "golem:websocket/client::send#3",
-        ],
-        &args,
-    );
-    assert_eq!(crashed.status, CRASHED, "{crashed:?}");
-    let restart = run(&["--oplog", path, "--strict"], &args);
+    let restart = restarted(&oplog, "golem:websocket/client::send#3", &args);
     assert_eq!(strings(&restart, "steps"), ROUNDTRIP);
     // msg-1 and msg-2 once, on the first connection; the rest on the one
     // the restart reopened at its first live call.
@@ -292,19 +291,8 @@ fn p3_report_connection_loss_answers_session_lost_after_a_restart() {
     let peer = Peer::start(Mode::Echo);
     let dir = temp();
     let oplog = dir.path().join("oplog");
-    let path = oplog.to_str().unwrap();
     let args = ["roundtrip", &peer.url(), "4", "lose"];
-    let crashed = run_p3(
-        &[
-            "--oplog",
-            path,
-            "--crash-at",
-            "golem:websocket/client::send#3",
-        ],
-        &args,
-    );
-    assert_eq!(crashed.status, CRASHED, "{crashed:?}");
-    let restart = run(&["--oplog", path, "--strict"], &args);
+    let restart = restarted(&oplog, "golem:websocket/client::send#3", &args);
     let steps = strings(&restart, "steps");
     assert_eq!(
         steps[..3],
@@ -348,20 +336,9 @@ fn p3_a_successful_close_prevents_reconnect() {
     let peer = Peer::start(Mode::Echo);
     let dir = temp();
     let oplog = dir.path().join("oplog");
-    let path = oplog.to_str().unwrap();
     let args = ["roundtrip", &peer.url(), "4"];
     // The cut: the receive after the close (the closing handshake's answer).
-    let crashed = run_p3(
-        &[
-            "--oplog",
-            path,
-            "--crash-at",
-            "golem:websocket/client::receive#5",
-        ],
-        &args,
-    );
-    assert_eq!(crashed.status, CRASHED, "{crashed:?}");
-    let restart = run(&["--oplog", path, "--strict"], &args);
+    let restart = restarted(&oplog, "golem:websocket/client::receive#5", &args);
     assert_eq!(strings(&restart, "steps"), ROUNDTRIP);
     // The replayed close left the connection terminal: the live receive
     // answered `closed` without opening a connection.
