@@ -50,7 +50,7 @@ use std::rc::{Rc, Weak};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::host::yield_to_host;
+use crate::host::{Ready, yield_to_host};
 use wasm_websocket_engine::accept::{self, HeadError, HeadReader, Request};
 use wasm_websocket_engine::io::TcpIo;
 use wasm_websocket_engine::keepalive::Keepalive;
@@ -63,7 +63,7 @@ use crate::{DEFAULT_CLOSE_TIMEOUT, Error, Result, WebSocket};
 
 mod wait;
 
-use wait::{Deadlines, Wake};
+use wait::Deadlines;
 
 /// How a [`Listener`] takes connections, with safe defaults.
 ///
@@ -293,7 +293,7 @@ impl Listener {
     /// (the socket failed).
     pub async fn accept(&self) -> Result<Incoming> {
         let shared = &self.shared;
-        let mut wait: Option<Wake> = None;
+        let mut wait: Option<Ready> = None;
         poll_fn(|cx| {
             loop {
                 if let Some(incoming) = shared.ready.borrow_mut().pop_front() {
@@ -309,7 +309,7 @@ impl Listener {
                 }
                 *shared.waiter.borrow_mut() = Some(cx.waker().clone());
                 let pending =
-                    wait.get_or_insert_with(|| Wake::new(shared.listener.subscribe(), None));
+                    wait.get_or_insert_with(|| Ready::new(vec![shared.listener.subscribe()], None));
                 match Pin::new(pending).poll(cx) {
                     Poll::Ready(()) => wait = None,
                     Poll::Pending => return Poll::Pending,
@@ -397,7 +397,7 @@ async fn read_request(
                 if Instant::now() >= deadline {
                     return None;
                 }
-                Wake::new(io.subscribe_input(), None).await;
+                Ready::new(vec![io.subscribe_input()], None).await;
             }
             Err(HeadError::Refused(refusal)) => {
                 drop(watched);
@@ -430,10 +430,10 @@ async fn answer_within(
                     return Err(Error::Timeout);
                 }
                 if turned {
-                    Wake::new(io.subscribe_output(), Some(deadline)).await;
+                    Ready::new(vec![io.subscribe_output()], Some(deadline)).await;
                 } else {
                     // A stream without room for a short answer is, under
-                    // wasmtime 48, mostly a spent budget (see `Wake`): one
+                    // wasmtime 48, mostly a spent budget (see `Ready`): one
                     // host turn, then look again, before waiting on a
                     // pollable that a busy `poll` may not look at for long.
                     yield_to_host();

@@ -109,6 +109,8 @@ mod golem_p3;
 #[allow(missing_docs, unreachable_pub)]
 mod golem_p3_bindings;
 #[cfg(feature = "p2")]
+mod hub;
+#[cfg(feature = "p2")]
 mod reactor;
 #[cfg(feature = "p2")]
 mod watch;
@@ -117,6 +119,8 @@ mod watch;
 pub(crate) use golem::HostConnection;
 #[cfg(feature = "p3")]
 pub(crate) use golem_p3::{HostConnection, sleep, timeout};
+#[cfg(feature = "server")]
+pub(crate) use hub::Ready;
 #[cfg(feature = "server")]
 pub(crate) use reactor::yield_to_host;
 #[cfg(feature = "p2")]

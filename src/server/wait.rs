@@ -1,78 +1,18 @@
-//! How the server's handshakes wait on the wstd reactor: [`Wake`], a wait
-//! that takes a wake-up for readiness, and [`Deadlines`], one timer for the
-//! deadlines of every handshake request being read.
-//!
-//! Both answer to the same runtime facts. The wstd reactor polls every
-//! pending pollable after each task it runs, so a burst of handshakes costs
-//! in proportion to the pollables waiting, and one timer for all of them
-//! instead of one each halves the cost (1000 handshakes at once, backlog
-//! 1024: the slowest took 2.7 s instead of 6.4). And under wasmtime 48, a `poll` that finds 128 streams ready
-//! spends the host's readiness budget, so that `pollable.ready`, which wstd's
-//! `WaitFor` asks on every wake-up, answers false for every stream until the
-//! component next waits (bytecodealliance/wasmtime#14174; see
-//! [`yield_to_host`]).
+//! [`Deadlines`]: one timer for the deadlines of every handshake request
+//! being read, instead of one each (1000 handshakes at once, backlog 1024:
+//! the slowest took 2.7 s instead of 6.4, when every registration was
+//! polled after every task run; see the hub, `crate::host::Ready`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::task::{Context, Poll, Waker};
+use std::task::{Poll, Waker};
 use std::time::Instant;
 
-use crate::host::yield_to_host;
-use wasip2::io::poll::Pollable;
 use wasm_websocket_engine::io::TcpIo;
-use wstd::runtime::{AsyncPollable, WaitFor};
 use wstd::time::{Timer, Wait};
-
-/// A wait on one pollable (and a deadline, if any): ready once the
-/// pollable or the deadline is, or on any wake-up after the first poll
-/// found neither. The caller then looks at its stream (and the clock) again
-/// and waits anew when there is nothing yet, at the price of one empty look
-/// per spurious wake-up.
-///
-/// A wake-up gives the host a turn first ([`yield_to_host`]), and is not
-/// checked with `pollable.ready`: under wasmtime 48 the `poll` that woke 129
-/// handshakes at once left each of them finding `ready` false, forever.
-pub(super) struct Wake {
-    wait: WaitFor,
-    timer: Option<Wait>,
-    /// The first poll found nothing ready and registered the waits.
-    registered: bool,
-}
-
-impl Wake {
-    /// Waits on `pollable`, and until `deadline` at most.
-    pub(super) fn new(pollable: Pollable, deadline: Option<Instant>) -> Wake {
-        Wake {
-            wait: AsyncPollable::new(pollable).wait_for(),
-            timer: deadline.map(timer_until),
-            registered: false,
-        }
-    }
-}
-
-impl Future for Wake {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let wake = &mut *self;
-        if wake.registered {
-            yield_to_host();
-            return Poll::Ready(());
-        }
-        let mut ready = Pin::new(&mut wake.wait).poll(cx).is_ready();
-        if let Some(timer) = &mut wake.timer {
-            ready |= Pin::new(timer).poll(cx).is_ready();
-        }
-        if ready {
-            return Poll::Ready(());
-        }
-        wake.registered = true;
-        Poll::Pending
-    }
-}
 
 fn timer_until(at: Instant) -> Wait {
     let left = at.saturating_duration_since(Instant::now());
@@ -152,7 +92,8 @@ impl Deadlines {
 /// The keeper task: shuts down the sockets whose deadline passed, then
 /// waits for the next deadline on a timer of its own; ends when no
 /// handshake is left. Every wake-up looks at the clock (a timer's
-/// `pollable.ready` is no more to be trusted than a stream's, see [`Wake`]).
+/// `pollable.ready` is no more to be trusted than a stream's, see
+/// `crate::host::Ready`).
 async fn keep(keeper: Weak<RefCell<Keeper>>) {
     // Held for its registration with the reactor; replaced when re-armed.
     let mut timer: Option<Wait> = None;
