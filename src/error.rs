@@ -220,9 +220,11 @@ impl std::fmt::Display for ErrorKind {
 
 /// As derived (`Connect("refused")`), except that the message
 /// [`Error::WriteBufferFull`] gives back is summed up, not printed: it may
-/// be megabytes, and an `unwrap()` or a log line should not copy it out.
-/// (Written out, this is also smaller in an app than the derived one, which
-/// carries `Message`'s `Debug` along.)
+/// be megabytes, and an `unwrap()` or a log line should not copy it out;
+/// and that a keepalive timeout reads in milliseconds
+/// (`KeepaliveTimeout(1500ms)`). (Written out, this is also smaller in an
+/// app than the derived one, which carries `Message`'s and `Duration`'s
+/// `Debug` along.)
 impl std::fmt::Debug for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let name = self.kind().as_str();
@@ -237,7 +239,13 @@ impl std::fmt::Debug for Error {
             | Error::Unsupported(text)
             | Error::Other(text) => f.debug_tuple(name).field(text).finish(),
             Error::ConnectionClosed(frame) => f.debug_tuple(name).field(frame).finish(),
-            Error::KeepaliveTimeout(timeout) => f.debug_tuple(name).field(timeout).finish(),
+            Error::KeepaliveTimeout(timeout) => f
+                .debug_tuple(name)
+                .field(&format_args!(
+                    "{}ms",
+                    u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)
+                ))
+                .finish(),
             Error::WriteBufferFull(message) => {
                 let kind = match message {
                     Message::Text(_) => "text",
@@ -293,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn debug_is_the_derived_form_with_a_returned_message_summed_up() {
+    fn debug_is_the_derived_form_with_a_returned_message_summed_up_and_a_timeout_in_ms() {
         assert_eq!(
             format!("{:?}", Error::Connect("refused".into())),
             r#"Connect("refused")"#
@@ -309,6 +317,13 @@ mod tests {
                 Error::WriteBufferFull(Message::binary(vec![7; 1 << 20]))
             ),
             "WriteBufferFull(<binary message, 1048576 bytes>)"
+        );
+        assert_eq!(
+            format!(
+                "{:?}",
+                Error::KeepaliveTimeout(std::time::Duration::from_millis(1500))
+            ),
+            "KeepaliveTimeout(1500ms)"
         );
     }
 
