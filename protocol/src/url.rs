@@ -89,7 +89,7 @@ impl WsUrl {
 
     /// The host as an IP address, when the URL names one.
     pub fn ip(&self) -> Option<IpAddr> {
-        self.host.parse().ok()
+        ip_addr(&self.host)
     }
 
     /// The port: the one given, else 80 for `ws://` and 443 for `wss://`.
@@ -196,9 +196,8 @@ fn host_and_port(authority: &str) -> Result<(String, Option<u16>), String> {
         let (address, after) = bracketed
             .split_once(']')
             .ok_or("invalid IPv6 address (no closing ']')")?;
-        let address: Ipv6Addr = address
-            .parse()
-            .map_err(|_| format!("invalid IPv6 address [{address}]"))?;
+        let address =
+            ipv6_addr(address).ok_or_else(|| format!("invalid IPv6 address [{address}]"))?;
         let port = match after {
             "" => None,
             _ => port(after.strip_prefix(':').ok_or("invalid port number")?)?,
@@ -232,7 +231,7 @@ fn host_and_port(authority: &str) -> Result<(String, Option<u16>), String> {
         .or_else(|| last.strip_prefix("0X"))
         .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_hexdigit()));
     if hex || (!last.is_empty() && last.bytes().all(|b| b.is_ascii_digit())) {
-        name.parse::<Ipv4Addr>().map_err(|_| {
+        ipv4_addr(name).ok_or_else(|| {
             format!("invalid IPv4 address {host:?} (write it as four decimal numbers, a.b.c.d)")
         })?;
         // The parser takes four decimal numbers without leading zeros only,
@@ -244,6 +243,109 @@ fn host_and_port(authority: &str) -> Result<(String, Option<u16>), String> {
         return Err(format!("empty label in host {host:?}"));
     }
     Ok((host.to_ascii_lowercase(), port))
+}
+
+/// `text` as an IPv4 or IPv6 address, exactly as `IpAddr`'s `FromStr`
+/// reads it (see [`ipv4_addr`] and [`ipv6_addr`]).
+pub(crate) fn ip_addr(text: &str) -> Option<IpAddr> {
+    match ipv4_addr(text) {
+        Some(v4) => Some(IpAddr::V4(v4)),
+        None => ipv6_addr(text).map(IpAddr::V6),
+    }
+}
+
+/// `text` as an IPv4 address, exactly as `Ipv4Addr`'s `FromStr` reads it:
+/// four decimal numbers 0-255 separated by `.`, none empty and none with a
+/// leading zero but `0` itself. Written out here (as are [`ipv6_addr`] and
+/// [`ip_addr`]) because std's address parser is 2.7 KB of code in every
+/// app that parses a URL.
+pub(crate) fn ipv4_addr(text: &str) -> Option<Ipv4Addr> {
+    ipv4_octets(text.as_bytes()).map(Ipv4Addr::from)
+}
+
+/// The four octets of an IPv4 address's text (see [`ipv4_addr`]).
+fn ipv4_octets(text: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0; 4];
+    let mut parts = text.split(|&b| b == b'.');
+    for octet in &mut octets {
+        let digits = parts.next()?;
+        if digits.is_empty() || digits.len() > 3 || (digits.len() > 1 && digits[0] == b'0') {
+            return None;
+        }
+        let mut value = 0u16;
+        for &b in digits {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            value = value * 10 + u16::from(b - b'0');
+        }
+        *octet = u8::try_from(value).ok()?;
+    }
+    match parts.next() {
+        None => Some(octets),
+        Some(_) => None,
+    }
+}
+
+/// `text` as an IPv6 address, exactly as `Ipv6Addr`'s `FromStr` reads it:
+/// eight groups of 1-4 hex digits separated by `:`, of which one `::`
+/// stands for one or more zero groups, the last two groups optionally
+/// written as an IPv4 address (after `::` or as the seventh and eighth
+/// groups); no zone (`%eth0`), no brackets.
+pub(crate) fn ipv6_addr(text: &str) -> Option<Ipv6Addr> {
+    let text = text.as_bytes();
+    let mut groups = [0; 8];
+    match text.windows(2).position(|pair| pair == b"::") {
+        None => {
+            if ipv6_groups(text, &mut groups, true)? != 8 {
+                return None;
+            }
+        }
+        Some(gap) => {
+            // An IPv4 part only at the end, and `::` is at least one group.
+            let head = ipv6_groups(&text[..gap], &mut groups[..7], false)?;
+            let mut tail = [0; 7];
+            let tail_len = ipv6_groups(&text[gap + 2..], &mut tail[..7 - head], true)?;
+            groups[8 - tail_len..].copy_from_slice(&tail[..tail_len]);
+        }
+    }
+    Some(Ipv6Addr::from(groups))
+}
+
+/// Reads `text`, groups separated by single colons (the last one, when
+/// `ipv4_last`, may be an IPv4 address, two groups), into `slots`: how many
+/// groups it held, or `None` if one is not a group or they do not fit.
+fn ipv6_groups(text: &[u8], slots: &mut [u16], ipv4_last: bool) -> Option<usize> {
+    if text.is_empty() {
+        return Some(0);
+    }
+    let mut count = 0;
+    let mut parts = text.split(|&b| b == b':').peekable();
+    while let Some(part) = parts.next() {
+        if ipv4_last && parts.peek().is_none() && part.contains(&b'.') {
+            let [a, b, c, d] = ipv4_octets(part)?;
+            let pair = slots.get_mut(count..count + 2)?;
+            pair[0] = u16::from_be_bytes([a, b]);
+            pair[1] = u16::from_be_bytes([c, d]);
+            return Some(count + 2);
+        }
+        if part.is_empty() || part.len() > 4 {
+            return None;
+        }
+        let mut value = 0u16;
+        for &b in part {
+            let digit = match b {
+                b'0'..=b'9' => b - b'0',
+                b'a'..=b'f' => b - b'a' + 10,
+                b'A'..=b'F' => b - b'A' + 10,
+                _ => return None,
+            };
+            value = value << 4 | u16::from(digit);
+        }
+        *slots.get_mut(count)? = value;
+        count += 1;
+    }
+    Some(count)
 }
 
 /// An IPv6 address in its canonical text (RFC 5952, as `Ipv6Addr`'s
@@ -346,11 +448,188 @@ fn encode(out: &mut String, text: &str, set: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn normalize(raw: &str) -> Result<String, String> {
         WsUrl::parse(raw)
             .map(|url| url.as_str().to_owned())
             .map_err(|e| e.reason().to_owned())
+    }
+
+    /// Asserts that the crate's address parsers read `text` as std's
+    /// `FromStr` for `Ipv4Addr`, `Ipv6Addr` and `IpAddr` does.
+    fn reads_as_std(text: &str) {
+        assert_eq!(ipv4_addr(text), text.parse().ok(), "Ipv4Addr {text:?}");
+        assert_eq!(ipv6_addr(text), text.parse().ok(), "Ipv6Addr {text:?}");
+        assert_eq!(ip_addr(text), text.parse().ok(), "IpAddr {text:?}");
+    }
+
+    /// Every way to write `parts` joined by `:`, without `::` and with it
+    /// at each place, each also with a stray colon before, after or in
+    /// the `::`.
+    fn ipv6_texts(parts: &[&str]) -> Vec<String> {
+        let mut texts = vec![parts.join(":")];
+        for gap in 0..=parts.len() {
+            let text = format!("{}::{}", parts[..gap].join(":"), parts[gap..].join(":"));
+            texts.push(text.replacen("::", ":::", 1));
+            texts.push(text);
+        }
+        let stray: Vec<String> = texts
+            .iter()
+            .flat_map(|text| [format!(":{text}"), format!("{text}:")])
+            .collect();
+        texts.extend(stray);
+        texts
+    }
+
+    #[test]
+    fn ipv4_addresses_read_as_std_reads_them() {
+        const OCTETS: [&str; 17] = [
+            "0", "1", "9", "10", "99", "100", "199", "200", "249", "250", "255", "256", "00", "01",
+            "001", "1000", "",
+        ];
+        let mut parts = Vec::new();
+        for n in 0..17usize.pow(4) {
+            parts.clear();
+            parts.extend((0..4).map(|i| OCTETS[n / 17usize.pow(i) % 17]));
+            let text = parts.join(".");
+            reads_as_std(&text);
+            reads_as_std(&format!("{text}."));
+            reads_as_std(&format!(".{text}"));
+        }
+        // Too few and too many numbers.
+        for count in [1, 2, 3, 5] {
+            for n in 0..5usize.pow(count) {
+                let parts: Vec<&str> = (0..count)
+                    .map(|i| ["0", "255", "256", "01", ""][n / 5usize.pow(i) % 5])
+                    .collect();
+                reads_as_std(&parts.join("."));
+            }
+        }
+        for text in [
+            "+1.2.3.4",
+            "1.2.3.-4",
+            " 1.2.3.4",
+            "1.2.3.4 ",
+            "1.2.3.\u{663}",
+            "0x1.2.3.4",
+        ] {
+            reads_as_std(text);
+        }
+    }
+
+    #[test]
+    fn ipv6_addresses_read_as_std_reads_them() {
+        // Every sequence of 0-9 groups, each "0" or "Ab9F".
+        for count in 0..=9 {
+            for n in 0..1usize << count {
+                let parts: Vec<&str> = (0..count).map(|i| ["0", "Ab9F"][n >> i & 1]).collect();
+                ipv6_texts(&parts)
+                    .iter()
+                    .for_each(|text| reads_as_std(text));
+            }
+        }
+        // One odd part, in every place among 1-9 groups of "1".
+        const ODD: [&str; 21] = [
+            "00000",
+            "12345",
+            "fffff",
+            "g",
+            "",
+            "0000",
+            "FFFF",
+            "abcd",
+            "1.2.3.4",
+            "0.0.0.0",
+            "255.255.255.255",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "256.0.0.1",
+            "1.2.3.4x",
+            " 1",
+            "1%eth0",
+            "+1",
+            "[1]",
+            "\u{663}",
+        ];
+        for count in 1..=9 {
+            for place in 0..count {
+                for odd in ODD {
+                    let mut parts = vec!["1"; count];
+                    parts[place] = odd;
+                    ipv6_texts(&parts)
+                        .iter()
+                        .for_each(|text| reads_as_std(text));
+                }
+            }
+        }
+        // Two `::`.
+        for text in ["::1::", "1::2::3", "::::", "1::2:3::", "::1.2.3.4::"] {
+            reads_as_std(text);
+        }
+    }
+
+    /// Text near an address: eight groups of 1-4 (or 5) hex digits, maybe
+    /// one more or one less, maybe the last two written as IPv4, maybe a
+    /// run of them (or none) as `::`, then maybe one character replaced,
+    /// added or removed.
+    fn near_an_address() -> impl Strategy<Value = String> {
+        let octet = "(0|00|1?[0-9]{1,2}|2[0-5][0-9])";
+        let ipv4 = prop::string::string_regex(&format!("{octet}(\\.{octet}){{3}}")).unwrap();
+        let group = prop_oneof![9 => "[0-9a-fA-F]{1,4}", 1 => "[0-9a-fA-F]{5}"];
+        let count = prop_oneof![6 => Just(8), 1 => Just(7), 1 => Just(9)];
+        let edit = (
+            0..3u8,
+            prop::sample::select(b"0aF:.x".to_vec()),
+            any::<prop::sample::Index>(),
+        );
+        (
+            prop::collection::vec(group, 9),
+            count,
+            prop::option::of(ipv4),
+            prop::option::of((0..10usize, 0..9usize)),
+            prop::option::weighted(0.5, edit),
+        )
+            .prop_map(|(groups, count, ipv4, gap, edit)| {
+                let mut parts: Vec<&str> = groups[..count].iter().map(String::as_str).collect();
+                if let Some(ipv4) = &ipv4 {
+                    parts.truncate(count - 2);
+                    parts.push(ipv4);
+                }
+                let mut text = match gap {
+                    Some((start, len)) => {
+                        let start = start.min(parts.len());
+                        let end = (start + len).min(parts.len());
+                        format!("{}::{}", parts[..start].join(":"), parts[end..].join(":"))
+                    }
+                    None => parts.join(":"),
+                };
+                if let Some((kind, byte, at)) = edit {
+                    let (at, c) = (at.index(text.len() + 1), char::from(byte));
+                    match kind {
+                        0 if at < text.len() => text.replace_range(at..=at, &c.to_string()),
+                        1 => text.insert(at, c),
+                        _ if at < text.len() => drop(text.remove(at)),
+                        _ => {}
+                    }
+                }
+                text
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(10_000))]
+
+        #[test]
+        fn random_text_reads_as_std_reads_it(text in "[0-9a-fA-F:.x]{0,45}") {
+            reads_as_std(&text);
+        }
+
+        #[test]
+        fn text_near_an_address_reads_as_std_reads_it(text in near_an_address()) {
+            reads_as_std(&text);
+        }
     }
 
     #[test]
