@@ -6,7 +6,8 @@
 use crate::close::{self, PeerClose};
 use crate::close_watch::CloseWatch;
 use crate::headers;
-use crate::url::WsUrl;
+use crate::url::{self, WsUrl};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The URL parser: an accepted URL serializes to plain ASCII that parses
 /// back to itself, with its parts where they belong.
@@ -26,6 +27,28 @@ pub fn url(data: &[u8]) {
     assert!(!authority.contains('@'), "{text:?}");
     let again = WsUrl::parse(text).unwrap_or_else(|e| panic!("{raw:?} -> {text:?}: {e}"));
     assert_eq!(again, url, "{raw:?}");
+}
+
+/// The IP address parsers of the URL parser: whatever the text, each reads
+/// it as std's `FromStr` for `Ipv4Addr`, `Ipv6Addr` and `IpAddr` does (the
+/// same address, or refused by both).
+pub fn ip_addr(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    assert_eq!(
+        url::ipv4_addr(&text),
+        text.parse::<Ipv4Addr>().ok(),
+        "Ipv4Addr {text:?}"
+    );
+    assert_eq!(
+        url::ipv6_addr(&text),
+        text.parse::<Ipv6Addr>().ok(),
+        "Ipv6Addr {text:?}"
+    );
+    assert_eq!(
+        url::ip_addr(&text),
+        text.parse::<IpAddr>().ok(),
+        "IpAddr {text:?}"
+    );
 }
 
 /// Header checks: a header that passes is one HTTP header line, and a
@@ -197,6 +220,19 @@ mod tests {
             b"ws://h/..a/%2e%2E/b.",
         ];
         Inputs::new(&seeds, RUNS).for_each(|input| url(&input));
+    }
+
+    #[test]
+    fn ip_addresses_read_as_std_reads_them() {
+        let seeds: [&[u8]; 6] = [
+            b"127.0.0.1",
+            b"0.0.0.0",
+            b"255.255.255.255",
+            b"::1",
+            b"2001:DB8:0:0:8:800:200C:417A",
+            b"::ffff:192.0.2.128",
+        ];
+        Inputs::new(&seeds, RUNS).for_each(|input| ip_addr(&input));
     }
 
     #[test]
