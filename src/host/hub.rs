@@ -24,10 +24,12 @@
 //! waits or more, or that many were registered before its task next ran (a
 //! burst of connects: each task after them would otherwise pay a `poll` over
 //! every registration), and parks again when a check finds nothing ready
-//! ([`Mode`]). Measured side by side with `just bench` (1000 connections x
-//! 20 round trips, direct client): 0.08 of native tokio-tungstenite the plain
-//! way, 0.8-0.97 through the hub; 5000 connections x 1 round trip missed the
-//! 30 s connect bound the plain way and runs at 1.3-1.5 of native.
+//! ([`Mode`]). Measured with the bench's workloads (1000 connections x 20
+//! round trips, direct client): 0.08 of native tokio-tungstenite the plain
+//! way, 0.72-0.97 through the hub; 5000 connections x 1 round trip missed the
+//! 30 s connect bound the plain way and runs at 1.3-1.5 of native
+//! (bench/README.md). On Golem a check is two host calls its oplog records
+//! (the host turn's `poll` and the check's), as each of wstd's own polls is.
 //!
 //! A wait fires once: its waker is woken the first time one of its pollables
 //! is found ready (or its deadline passed), and the wait is quiet after that.
