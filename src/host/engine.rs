@@ -24,8 +24,9 @@ use wasm_websocket_engine::close_watch::{self, PeerClose};
 use wasm_websocket_engine::errors::ReadFailure;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
 
+use super::hub::Ready;
 use super::reactor::yield_to_host;
-use super::watch::{Watch, WatchState, Watcher, wait};
+use super::watch::{Watch, WatchState, Watcher};
 
 use crate::machine::{Connection, Failure};
 use crate::{CloseFrame, Error, Message};
@@ -281,7 +282,7 @@ async fn linger(mut session: Session) {
             return;
         }
         session.io().take_wants();
-        wait(vec![session.io().subscribe_output()], until).await;
+        Ready::new(vec![session.io().subscribe_output()], Some(until)).await;
     }
 }
 
@@ -342,7 +343,7 @@ pub(crate) async fn connect(
         }
         // A wait that times out is seen by the next step.
         let left = remaining(connecting.wait_deadline()).min(crate::request::MAX_TIMEOUT);
-        wait(connecting.subscribe(), Instant::now() + left).await;
+        Ready::new(connecting.subscribe(), Some(Instant::now() + left)).await;
     }
 }
 

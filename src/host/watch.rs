@@ -18,8 +18,6 @@ use std::time::Instant;
 use wasip2::io::poll::Pollable;
 
 use super::hub::Interest;
-#[cfg(any(feature = "sockets", feature = "server"))]
-use super::hub::Ready;
 
 /// What a connection remembers of why its watch was armed; told when the
 /// watch fires.
@@ -181,13 +179,4 @@ impl Watch {
         self.interest = Some(interest);
         ready
     }
-}
-
-/// Waits until one of `pollables` is ready or `until` passes, the way a
-/// [`Watch`] does (a wake-up counts; see [`Ready`]). The wait is this
-/// future's own and dropped with it: a connect that is dropped leaves
-/// nothing registered.
-#[cfg(any(feature = "sockets", feature = "server"))]
-pub(super) async fn wait(pollables: Vec<Pollable>, until: Instant) {
-    Ready::new(pollables, Some(until)).await;
 }
