@@ -370,17 +370,5 @@ fn try_send_queues_each_frame_whole_or_gives_it_back() {
 
 #[test]
 fn reunite_takes_the_halves_of_one_socket_and_refuses_crossed_ones() {
-    let peer = PythonPeer::start();
-    let direct = Serve::direct("echo").start();
-    let report = direct
-        .echo(&[
-            ("url", &peer.url("/echo")),
-            ("reunite", "1"),
-            ("count", "2"),
-        ])
-        .report();
-    assert_eq!(report.reunite.as_deref(), Some("ok"), "{report:?}");
-    assert_eq!((report.sent, report.received.len()), (2, 2), "{report:?}");
-    assert!(report.received.iter().all(|r| r.echo_exact), "{report:?}");
-    assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
+    crate::round_trip::assert_reunite_works(&Serve::direct("echo").start());
 }

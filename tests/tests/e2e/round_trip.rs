@@ -7,7 +7,7 @@ use wasm_websocket_tests::apps::Close;
 use wasm_websocket_tests::fault_server::FaultServer;
 use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::testhost::Host;
-use wasm_websocket_tests::wasmtime::Serve;
+use wasm_websocket_tests::wasmtime::{Serve, ServedApp};
 
 const MIB: usize = 1 << 20;
 
@@ -153,8 +153,15 @@ fn try_send_on_golem_websocket_always_sends_and_never_gives_a_message_back(host:
 }
 
 fn reunite_works_on_a_golem_websocket_connection(host: Host) {
+    assert_reunite_works(&Serve::on(host, "echo").start());
+}
+
+/// The echo app splits a connection to the Python peer, sends two messages,
+/// puts the halves together again (and is refused two crossed halves), and
+/// closes: every message came back as sent and the close went through.
+/// Shared with the direct client's test (`direct.rs`).
+pub(crate) fn assert_reunite_works(app: &ServedApp) {
     let peer = PythonPeer::start();
-    let app = Serve::on(host, "echo").start();
     let report = app
         .echo(&[
             ("url", &peer.url("/echo")),
