@@ -32,24 +32,37 @@ pub struct TcpIo {
     slice: Cell<Slice>,
     want_read: Cell<bool>,
     want_write: Cell<bool>,
+    /// How many bytes the write queue may hold without pushing while the
+    /// app's own frame is written (see [`Pending`]); 0 otherwise.
+    ahead: Cell<usize>,
+    /// The last `write` was refused (`WouldBlock`): its writer (tungstenite,
+    /// rustls) still holds bytes.
+    refused: Cell<bool>,
     /// Bytes were written since the output stream was last asked to flush.
     unflushed: Cell<bool>,
     /// The input stream reported its end.
     eof: Cell<bool>,
 }
 
-/// The write queue: the bytes of one `write` that the output stream did not
-/// take at once.
+/// The write queue: bytes accepted by `write` that the output stream has not
+/// taken yet.
 ///
 /// Taking a whole frame at once keeps tungstenite from re-copying a large
-/// frame's tail for every small chunk the stream accepts. But the queue takes
-/// a buffer only when it is empty: a `write` that finds bytes still queued
-/// pushes those first and, while the stream does not take them all, takes
-/// nothing (`WouldBlock`). So it holds at most the largest single buffer
-/// tungstenite writes, which is one frame the app sends, or the few control
-/// frames tungstenite's write buffer holds (`CONTROL_ROOM` in the polyfill's connection.rs).
-/// What a peer sends never grows it: a peer that floods pings and never reads
-/// finds the queue full, tungstenite keeps one pong and drops the others.
+/// frame's tail for every small chunk the stream accepts. Outside a send
+/// ahead (`ahead` 0), the queue takes a buffer only when it is empty: a
+/// `write` that finds bytes still queued pushes those first and, while the
+/// stream does not take them all, takes nothing (`WouldBlock`). So it holds
+/// at most the largest single buffer tungstenite writes, which is one frame
+/// the app sends, or the few control frames tungstenite's write buffer holds
+/// (`CONTROL_ROOM` in session.rs). What a peer sends never grows it: a peer
+/// that floods pings and never reads finds the queue full, tungstenite keeps
+/// one pong and drops the others.
+///
+/// A send ahead (`ahead` > 0, only while the app's own frame is written:
+/// [`TcpIo::send_ahead`]) appends the frame without pushing while the queue
+/// then holds at most `ahead` bytes, so that frames sent one after another
+/// leave in one write (a later flush). A frame that does not fit goes the
+/// way above.
 #[derive(Default)]
 struct Pending {
     buf: Vec<u8>,
@@ -62,6 +75,11 @@ const PENDING_KEEP: usize = 64 * 1024;
 impl Pending {
     fn is_empty(&self) -> bool {
         self.start >= self.buf.len()
+    }
+
+    /// The bytes waiting.
+    fn len(&self) -> usize {
+        self.buf.len().saturating_sub(self.start)
     }
 
     /// Pushes the queued bytes: `Ok` once none are left, `WouldBlock` while the
@@ -86,13 +104,26 @@ impl Pending {
     /// `Write::write` through `push` (which hands bytes to the stream and
     /// says how many it took): all of `buf` is taken when nothing was queued,
     /// none of it (`WouldBlock`) while queued bytes wait.
+    /// Within a send ahead of `ahead` bytes, a buffer that fits is appended
+    /// whole and nothing is pushed.
     fn write(
         &mut self,
         buf: &[u8],
+        ahead: usize,
         push: &mut impl FnMut(&[u8]) -> io::Result<usize>,
     ) -> io::Result<usize> {
         if buf.is_empty() {
             return Ok(0);
+        }
+        if self.len().saturating_add(buf.len()) <= ahead {
+            // What was pushed is dropped once it outweighs what waits, so
+            // the buffer stays within twice the bound.
+            if self.start > 0 && self.start >= self.len() {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+            self.buf.extend_from_slice(buf);
+            return Ok(buf.len());
         }
         self.push(push)?;
         // Start sending now, straight from `buf`; only the rest is copied.
@@ -110,6 +141,8 @@ impl TcpIo {
             slice: Cell::new(Slice::unlimited()),
             want_read: Cell::new(false),
             want_write: Cell::new(false),
+            ahead: Cell::new(0),
+            refused: Cell::new(false),
             unflushed: Cell::new(false),
             eof: Cell::new(false),
         }
@@ -145,6 +178,19 @@ impl TcpIo {
     pub fn queued_bytes(&self) -> usize {
         let pending = self.pending.borrow();
         pending.buf.len().saturating_sub(pending.start)
+    }
+
+    /// Lets the writes that follow queue up to `bytes` without pushing them
+    /// (0: none), for the app's own frames: they leave together with the
+    /// next flush, or with a write that does not fit.
+    pub fn send_ahead(&self, bytes: usize) {
+        self.ahead.set(bytes);
+    }
+
+    /// Whether the last write was refused, so that its writer (tungstenite,
+    /// or rustls under TLS) still holds bytes that a flush hands on.
+    pub fn refused(&self) -> bool {
+        self.refused.get()
     }
 
     /// Whether the input stream ended.
@@ -325,14 +371,18 @@ impl Read for &TcpIo {
 }
 
 impl Write for &TcpIo {
-    /// Takes all of `buf` when no earlier bytes wait for room, else none
-    /// (`WouldBlock`): see `Pending`. [`flush`](Write::flush) (or a later
+    /// Takes all of `buf` when no earlier bytes wait for room (or it fits a
+    /// send ahead), else none (`WouldBlock`): see `Pending`. [`flush`](Write::flush) (or a later
     /// write) pushes out what the stream did not take at once. Never `Ok(0)`
     /// for a non-empty buffer.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.pending
+        let written = self
+            .pending
             .borrow_mut()
-            .write(buf, &mut |data| self.push(data))
+            .write(buf, self.ahead.get(), &mut |data| self.push(data));
+        self.refused
+            .set(matches!(&written, Err(e) if e.kind() == io::ErrorKind::WouldBlock));
+        written
     }
 
     /// Done when every byte was handed to the host and the host was asked to
@@ -406,12 +456,15 @@ mod tests {
         let mut pending = Pending::default();
         let mut stream = Stream::with_room(3);
         let frame = b"0123456789";
-        assert_eq!(pending.write(frame, &mut |d| stream.push(d)).unwrap(), 10);
+        assert_eq!(
+            pending.write(frame, 0, &mut |d| stream.push(d)).unwrap(),
+            10
+        );
         assert_eq!(stream.taken, b"012");
         assert_eq!(&pending.buf[pending.start..], b"3456789");
         // Room again: the rest goes out, in order, before anything new.
         stream.room = 100;
-        assert_eq!(pending.write(b"ab", &mut |d| stream.push(d)).unwrap(), 2);
+        assert_eq!(pending.write(b"ab", 0, &mut |d| stream.push(d)).unwrap(), 2);
         assert_eq!(stream.taken, b"0123456789ab");
         assert!(pending.is_empty());
     }
@@ -423,14 +476,16 @@ mod tests {
         // A peer that never reads: the first pong is queued ...
         assert_eq!(
             pending
-                .write(&[0x8a, 0x80, 1, 2, 3, 4], &mut |d| stream.push(d))
+                .write(&[0x8a, 0x80, 1, 2, 3, 4], 0, &mut |d| stream.push(d))
                 .unwrap(),
             6
         );
         // ... and every later one is refused, whatever the number.
         for _ in 0..100_000 {
             let pong = [0x8a, 0x80, 1, 2, 3, 4];
-            assert!(would_block(pending.write(&pong, &mut |d| stream.push(d))));
+            assert!(would_block(
+                pending.write(&pong, 0, &mut |d| stream.push(d))
+            ));
         }
         assert_eq!(pending.buf.len(), 6, "the queue holds one write");
     }
@@ -439,12 +494,14 @@ mod tests {
     fn a_partly_pushed_queue_still_refuses() {
         let mut pending = Pending::default();
         let mut stream = Stream::with_room(2);
-        pending.write(b"abcdef", &mut |d| stream.push(d)).unwrap();
+        pending
+            .write(b"abcdef", 0, &mut |d| stream.push(d))
+            .unwrap();
         stream.room = 2;
-        assert!(would_block(pending.write(b"x", &mut |d| stream.push(d))));
+        assert!(would_block(pending.write(b"x", 0, &mut |d| stream.push(d))));
         assert_eq!(stream.taken, b"abcd");
         stream.room = 10;
-        assert_eq!(pending.write(b"x", &mut |d| stream.push(d)).unwrap(), 1);
+        assert_eq!(pending.write(b"x", 0, &mut |d| stream.push(d)).unwrap(), 1);
         assert_eq!(stream.taken, b"abcdefx");
     }
 
@@ -453,7 +510,7 @@ mod tests {
         let mut pending = Pending::default();
         let mut stream = Stream::with_room(0);
         let big = vec![7u8; 1 << 20];
-        pending.write(&big, &mut |d| stream.push(d)).unwrap();
+        pending.write(&big, 0, &mut |d| stream.push(d)).unwrap();
         assert!(pending.buf.capacity() >= 1 << 20);
         stream.room = usize::MAX;
         pending.push(&mut |d| stream.push(d)).unwrap();
@@ -462,12 +519,75 @@ mod tests {
     }
 
     #[test]
+    fn a_send_ahead_appends_what_fits_without_pushing() {
+        let mut pending = Pending::default();
+        let mut stream = Stream::with_room(100);
+        for frame in [&b"abc"[..], b"defg", b"hi"] {
+            assert_eq!(
+                pending.write(frame, 9, &mut |d| stream.push(d)).unwrap(),
+                frame.len()
+            );
+        }
+        assert!(stream.taken.is_empty(), "nothing pushed within the bound");
+        // One that does not fit pushes what waits first, then itself.
+        assert_eq!(pending.write(b"jk", 9, &mut |d| stream.push(d)).unwrap(), 2);
+        assert_eq!(stream.taken, b"abcdefghijk");
+        assert!(pending.is_empty());
+        // Behind a full stream, a frame that does not fit is refused.
+        stream.room = 0;
+        pending
+            .write(b"0123456", 9, &mut |d| stream.push(d))
+            .unwrap();
+        assert!(would_block(
+            pending.write(b"789", 9, &mut |d| stream.push(d))
+        ));
+        assert_eq!(pending.write(b"78", 9, &mut |d| stream.push(d)).unwrap(), 2);
+        assert_eq!(pending.len(), 9);
+    }
+
+    proptest::proptest! {
+        /// Whatever the frames, the bound and the stream's room: the stream
+        /// gets the accepted frames' bytes in order, a refused frame leaves
+        /// no byte behind, and the queue (and its buffer) stays bounded.
+        #[test]
+        fn the_queue_keeps_order_and_bounds(
+            ahead in 0usize..64,
+            steps in proptest::collection::vec((1usize..40, 0usize..48, proptest::bool::ANY), 1..80),
+        ) {
+            let mut pending = Pending::default();
+            let mut stream = Stream::with_room(0);
+            let mut accepted = Vec::new();
+            let mut largest = 0;
+            for (i, (len, room, flush)) in steps.into_iter().enumerate() {
+                stream.room = room;
+                let frame: Vec<u8> = (0..len).map(|j| (i * 7 + j) as u8).collect();
+                if flush {
+                    let _ = pending.push(&mut |d| stream.push(d));
+                } else {
+                    match pending.write(&frame, ahead, &mut |d| stream.push(d)) {
+                        Ok(n) => {
+                            proptest::prop_assert_eq!(n, len);
+                            accepted.extend_from_slice(&frame);
+                            largest = largest.max(len);
+                        }
+                        Err(e) => proptest::prop_assert_eq!(e.kind(), io::ErrorKind::WouldBlock),
+                    }
+                }
+                proptest::prop_assert!(accepted.starts_with(&stream.taken));
+                proptest::prop_assert_eq!(stream.taken.len() + pending.len(), accepted.len());
+                proptest::prop_assert!(pending.len() <= ahead.max(largest));
+                proptest::prop_assert!(pending.buf.len() <= 2 * ahead.max(largest));
+            }
+        }
+    }
+
+    #[test]
     fn an_empty_write_takes_nothing_and_errors_pass_through() {
         let mut pending = Pending::default();
         let mut stream = Stream::with_room(0);
-        assert_eq!(pending.write(b"", &mut |d| stream.push(d)).unwrap(), 0);
+        assert_eq!(pending.write(b"", 0, &mut |d| stream.push(d)).unwrap(), 0);
         let mut broken = |_: &[u8]| -> io::Result<usize> { Err(io::ErrorKind::BrokenPipe.into()) };
-        let err = pending.write(b"x", &mut broken).unwrap_err();
+        let err = pending.write(b"x", 0, &mut broken).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::BrokenPipe);
     }
 }

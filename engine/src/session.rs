@@ -72,6 +72,12 @@ pub const LINGER_BYTES: usize = 256 * 1024;
 /// ... and for at most this long after the end, whatever the peer does.
 pub const LINGER_TIME: Duration = Duration::from_secs(5);
 
+/// How many bytes of the app's frames an async driver lets wait for a flush
+/// ([`Session::send_ahead`]): frames sent one after another then leave in
+/// one write. The same as [`LINGER_BYTES`], so that a connection dropped
+/// with its queue full still gets it out.
+pub const SEND_AHEAD: usize = LINGER_BYTES;
+
 /// The tungstenite configuration of every session: bounded buffers, and the
 /// message and frame size limits.
 pub fn ws_config(max_message_size: usize, max_frame_size: usize) -> WebSocketConfig {
@@ -149,8 +155,11 @@ pub struct Session {
     broken: Option<String>,
     /// Once set, the session is over: the peer's close when that ended it.
     ended: Option<Option<(u16, String)>>,
-    /// Frames wait for room in the socket.
+    /// Frames wait for room in the socket (besides what the write queue
+    /// holds: [`Session::queued`]).
     queued: bool,
+    /// How many bytes of the app's frames may wait for a flush.
+    send_ahead: usize,
     /// Where the size limits were set, for the text of a violation.
     size_settings: &'static str,
     /// The keepalive, when set.
@@ -169,6 +178,7 @@ impl Session {
             broken: None,
             ended: None,
             queued: false,
+            send_ahead: 0,
             size_settings: settings::SIZE_SETTINGS,
             heartbeat: None,
         }
@@ -179,6 +189,18 @@ impl Session {
     /// e.g. [`crate::accept::SIZE_SETTINGS`] for a server's connections.
     pub fn limits_set_by(mut self, size_settings: &'static str) -> Session {
         self.size_settings = size_settings;
+        self
+    }
+
+    /// Lets the app's frames wait for a flush while the write queue holds at
+    /// most `bytes` (0, the default: a send hands its frame to the socket at
+    /// once): [`send`](Session::send) then queues without writing, and the
+    /// frames leave together with the next [`flush`](Session::flush) (or
+    /// [`read`](Session::read)), or with a frame that does not fit. The
+    /// driver flushes them, and sends only while
+    /// [`may_send`](Session::may_send).
+    pub fn send_ahead(mut self, bytes: usize) -> Session {
+        self.send_ahead = bytes;
         self
     }
 
@@ -208,10 +230,18 @@ impl Session {
         &self.io
     }
 
-    /// Whether frames wait for room in the socket (wait on the output stream,
-    /// then [`flush`](Session::flush)).
+    /// Whether frames wait for a flush or for room in the socket (wait on the
+    /// output stream, then [`flush`](Session::flush)).
     pub fn queued(&self) -> bool {
-        self.queued
+        self.broken.is_none() && (self.queued || self.io.queued_bytes() > 0)
+    }
+
+    /// Whether the app may queue another frame now: no writer holds bytes
+    /// back, and the write queue is empty or, with a send ahead, holds less
+    /// than it. A driver waits (for the output stream, flushing) while not.
+    pub fn may_send(&self) -> bool {
+        let waiting = self.io.queued_bytes();
+        !self.io.refused() && (waiting == 0 || waiting < self.send_ahead)
     }
 
     /// Whether a close frame was queued.
@@ -231,7 +261,8 @@ impl Session {
 
     /// Queues `frame` whole (or refuses it) and hands the socket what it
     /// takes now, never waiting: what it does not take goes out with later
-    /// flushes ([`queued`](Session::queued)).
+    /// flushes ([`queued`](Session::queued)). Within a
+    /// [`send_ahead`](Session::send_ahead), it only queues.
     pub fn send(&mut self, frame: Frame) -> Result<(), SendError> {
         self.sendable()?;
         let message = match frame {
@@ -241,7 +272,13 @@ impl Session {
             Frame::Pong(data) => WsMessage::Pong(control_payload(data)?.into()),
         };
         let room = message.len().saturating_add(CONTROL_FRAME_ROOM);
-        self.queue(room, |ws| ws.write(message))?;
+        self.io.send_ahead(self.send_ahead);
+        let queued = self.queue(room, |ws| ws.write(message));
+        self.io.send_ahead(0);
+        queued?;
+        if self.send_ahead > 0 {
+            return Ok(());
+        }
         self.flush().map(drop)
     }
 
@@ -306,7 +343,11 @@ impl Session {
     /// Reads one slice of work: the next whole message, the peer's close,
     /// or what to wait for. The peer's pings are answered (and pongs nobody
     /// asked for dropped) on the way; frames queued earlier go out first and
-    /// the answers after, as far as the socket takes them.
+    /// the answers after, as far as the socket takes them. Within a
+    /// [`send_ahead`](Session::send_ahead), a read that hands up a message
+    /// leaves the app's frames queued: an app that answers each message it
+    /// reads (an echo) then sends its answers in one write, once the read
+    /// finds nothing more.
     ///
     /// An error ends the session: a violation queues the close frame with
     /// its code first.
@@ -314,7 +355,7 @@ impl Session {
         if self.ended.is_some() {
             return Err(ReadFailure::AlreadyClosed);
         }
-        if self.queued {
+        if self.queued() && self.send_ahead == 0 {
             let _ = self.flush();
         }
         let slice = Slice::default();
@@ -350,7 +391,9 @@ impl Session {
         };
         // Anything read (a whole frame or a part) answers the keepalive.
         self.beat(self.io.slice() != slice)?;
-        let _ = self.flush();
+        if self.send_ahead == 0 || !matches!(event, Event::Message(_)) {
+            let _ = self.flush();
+        }
         Ok(event)
     }
 
