@@ -106,12 +106,12 @@ pub enum Error {
     #[error("not connected: the client is reconnecting")]
     NotConnected,
     /// [`WebSocketSender::try_send`](crate::WebSocketSender::try_send) found
-    /// the connection still handing over an earlier frame: nothing was sent,
+    /// the connection's send queue full: nothing was sent,
     /// and here is the message back. Not a failure: try again later, or wait
     /// with [`send`](crate::WebSocketSender::send). Named as tungstenite
     /// names this case (`WriteBufferFull`), not after io's `WouldBlock`,
     /// which means "taken into a buffer, sent later".
-    #[error("write buffer full: an earlier frame is still being handed over; try again later")]
+    #[error("write buffer full: earlier frames still wait to be handed over; try again later")]
     WriteBufferFull(Message),
     /// An operation did not finish within its time limit. What it leaves
     /// depends on the call:

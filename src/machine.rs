@@ -83,16 +83,23 @@ pub(crate) trait Connection {
     /// Wakes `cx` once `deadline` passes, without taking any message.
     fn poll_deadline(&mut self, deadline: Instant, cx: &mut Context<'_>) -> Poll<()>;
 
-    /// Ready once the frames sent so far are handed over and another send
-    /// may go: a host whose `send` returns only once its frame is handed
-    /// over (`golem:websocket`) is always ready.
+    /// Ready once another send may go (the frames sent so far are handed
+    /// over, or few enough wait for it: the engine's send ahead): a host
+    /// whose `send` returns only once its frame is handed over
+    /// (`golem:websocket`) is always ready.
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         Poll::Ready(Ok(()))
     }
 
-    /// Whether another send may go now, never waiting: `Ok(true)` once the
-    /// frames sent so far are handed over, `Ok(false)` while one still
-    /// waits for room. A host whose `send` returns only once its frame is
+    /// Ready once every frame sent so far is handed over; always, for a
+    /// host whose `send` returns only then.
+    fn poll_flush(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        Poll::Ready(Ok(()))
+    }
+
+    /// Whether another send may go now, never waiting: what
+    /// [`poll_ready`](Connection::poll_ready) would say, `Ok(false)` where it
+    /// would wait. A host whose `send` returns only once its frame is
     /// handed over (`golem:websocket`) is always ready.
     fn try_ready(&mut self) -> Result<bool, Failure> {
         Ok(true)
@@ -265,6 +272,16 @@ impl<C: Connection> Core<C> {
     pub(crate) fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
         match (&self.state, &mut self.conn) {
             (State::Open, Some(conn)) => conn.poll_ready(cx).map_err(Error::from),
+            _ => Poll::Ready(Ok(())),
+        }
+    }
+
+    /// Ready once every frame sent so far is handed over
+    /// ([`Connection::poll_flush`]); at once when the connection is not
+    /// open.
+    pub(crate) fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        match (&self.state, &mut self.conn) {
+            (State::Open, Some(conn)) => conn.poll_flush(cx).map_err(Error::from),
             _ => Poll::Ready(Ok(())),
         }
     }

@@ -306,6 +306,12 @@ impl WebSocket {
         self.sender.send(message).await
     }
 
+    /// Waits until every message sent so far is handed to the host. See
+    /// [`WebSocketSender::flush`].
+    pub async fn flush(&mut self) -> Result<()> {
+        self.sender.flush().await
+    }
+
     /// Receives the next message. See [`WebSocketReceiver::recv`].
     pub async fn recv(&mut self) -> Result<Message> {
         self.receiver.recv().await
@@ -369,20 +375,51 @@ impl WebSocket {
 impl WebSocketSender {
     /// Sends a message.
     ///
-    /// The host writes the whole frame before this returns. Sending
-    /// `Message::Close(frame)` starts the close handshake like
+    /// Sending `Message::Close(frame)` starts the close handshake like
     /// [`close`](Self::close) but does not wait for the peer's answer; the
     /// receiver still sees it. After a close, sending is
     /// [`Error::AlreadyClosed`].
     ///
-    /// On a direct connection, a send waits on the reactor while the
-    /// socket takes no more: until the frame before it and then its own are
-    /// handed over. A peer that stops
-    /// reading holds it as long; bound it with a timeout if that matters.
+    /// - On a `golem:websocket` connection (the default build) the host
+    ///   writes the whole frame before this returns.
+    /// - On a direct connection (`WebSocket::connect_direct`) or one a
+    ///   `server::Listener` accepted, the frame is queued and this returns
+    ///   while the connection's send queue holds less than 256 KiB; the
+    ///   connection hands the queue to the socket by itself, in order, so
+    ///   messages sent one after another leave in one write. A send waits on
+    ///   the reactor while the queue is full: a peer that stops reading holds
+    ///   it as long (bound it with a timeout if that matters). A write that
+    ///   fails after `send` returned is reported by the next send,
+    ///   [`flush`](Self::flush) or close. [`flush`](Self::flush) waits until
+    ///   everything sent is handed over; [`close`](Self::close) and dropping
+    ///   the connection send what is queued before the close frame.
     pub async fn send(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await?;
         self.send_now(message)?;
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await
+    }
+
+    /// Waits until every message sent so far is handed to the host (the
+    /// `Sink`'s `poll_flush`): at once on a `golem:websocket` connection,
+    /// whose `send` returns only then; on a direct or accepted connection,
+    /// once its send queue is empty. Like `send`, it waits as long as a peer
+    /// that stops reading.
+    ///
+    /// ```no_run
+    /// # #[cfg(feature = "sockets")]
+    /// # async fn run() -> wasm_websocket::Result<()> {
+    /// use wasm_websocket::{Message, WebSocket};
+    ///
+    /// let mut ws = WebSocket::connect_direct("ws://127.0.0.1:9001/log").await?;
+    /// for line in ["one", "two", "three"] {
+    ///     ws.send(Message::text(line)).await?; // queued
+    /// }
+    /// ws.flush().await?; // all three handed to the socket
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.shared.with(|core, _| core.poll_flush(cx))).await
     }
 
     /// Sends a ping with `payload` (at most 125 bytes): the same as
@@ -421,11 +458,12 @@ impl WebSocketSender {
     /// [`send`](Self::send), or the `Sink`'s `poll_ready`).
     ///
     /// - On a direct connection (`WebSocket::connect_direct`) or one a
-    ///   `server::Listener` accepted, the frame is taken while no earlier frame waits for room in the socket: it is
-    ///   queued whole and handed to the socket as far as it takes it now,
-    ///   the rest going out as the socket takes it (with the next send,
-    ///   receive or flush). While it waits, the next `try_send` is
-    ///   `WriteBufferFull`: at most one frame waits, so memory stays bounded.
+    ///   `server::Listener` accepted, the frame is taken while the
+    ///   connection's send queue holds less than 256 KiB (as
+    ///   [`send`](Self::send) would take it without waiting): it is queued
+    ///   whole and goes out with the queue. While the queue is full, the
+    ///   next `try_send` is `WriteBufferFull`: at most 256 KiB and one frame
+    ///   wait, so memory stays bounded.
     /// - On a `golem:websocket` connection (the default build) the host's
     ///   `send` is one blocking call that returns once the frame is handed
     ///   over, and the interface has no way to refuse a frame without
@@ -740,9 +778,12 @@ impl FusedStream for WebSocket {
 }
 
 /// On a `golem:websocket` connection sending is synchronous on the host, so
-/// the sink is always ready and flushed; on a direct connection, ready
-/// and flushed once the socket took the frames sent so far. `poll_close` sends a normal close (unless a close was already
-/// sent) and waits for the peer's, like [`WebSocketSender::close`].
+/// the sink is always ready and flushed. On a direct or accepted connection
+/// it is ready while the send queue has room (as [`WebSocketSender::send`])
+/// and flushed once the queue is handed to the socket
+/// ([`WebSocketSender::flush`]). `poll_close` sends a normal close (unless a
+/// close was already sent) and waits for the peer's, like
+/// [`WebSocketSender::close`].
 impl Sink<Message> for WebSocketSender {
     type Error = Error;
 
@@ -755,7 +796,7 @@ impl Sink<Message> for WebSocketSender {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        self.shared.with(|core, _| core.poll_ready(cx))
+        self.shared.with(|core, _| core.poll_flush(cx))
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {

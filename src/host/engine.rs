@@ -4,19 +4,30 @@
 //! [`Connecting`]), every wait a pollable on the wstd reactor. Nothing here
 //! blocks the component.
 //!
-//! Waits follow the pattern of `golem.rs`: the wstd reactor wakes a
+//! Receiving follows the pattern of `golem.rs`: the wstd reactor wakes a
 //! registered wait for as long as its pollable is ready, until the wait is
-//! dropped, so no future of this crate owns one. Each direction has a
-//! [`Watcher`] whose registrations wake a relay of its own, which wakes
-//! whoever asked once and has the registration dropped (`watch.rs`): one for
-//! receiving (the input stream, the output stream while queued frames wait
-//! for room, and a deadline) and one for sending (the output stream).
+//! dropped, so no future of this crate owns one. The receiver's [`Watcher`]
+//! registrations wake a relay of its own, which wakes whoever asked once and
+//! has the registration dropped (`watch.rs`): it waits for the input stream
+//! and a deadline.
 //!
-//! A connection dropped while frames still wait for room (the answer to the
-//! peer's close, our own close) hands its session to a task that pushes them
-//! out through the reactor, within the engine's linger bounds, before it
-//! closes TCP ([`linger`]).
+//! Sending queues ahead: a send queues its frame in the session and returns
+//! while the queue holds less than [`session::SEND_AHEAD`], so that frames
+//! sent one after another leave in one write. One task per connection, the
+//! pusher ([`push`]), hands the queue to the socket: the only wait on the
+//! output stream. It runs from the first send that leaves bytes queued, parks
+//! while nothing is queued, and wakes a send (or flush) waiting for room.
+//! A receive flushes the queue too, before it reads.
+//!
+//! A connection dropped while frames still wait (the answer to the peer's
+//! close, our own close, the app's last frames) leaves the session to the
+//! pusher, which pushes them out within the engine's linger bounds before it
+//! drops the session, which closes TCP.
 
+use std::cell::{Cell, RefCell};
+use std::future::{Future, poll_fn};
+use std::pin::pin;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -25,7 +36,6 @@ use wasm_websocket_engine::errors::ReadFailure;
 use wasm_websocket_engine::session::{self, Event, Frame, Received, SendError, Session};
 
 use super::hub::Ready;
-use super::reactor::yield_to_host;
 use super::watch::{Watch, WatchState, Watcher};
 
 use crate::machine::{Connection, Failure};
@@ -38,31 +48,86 @@ const SLICE_PAUSE: Duration = Duration::from_millis(1);
 
 /// A WebSocket connection run by the engine in the app.
 pub(crate) struct EngineConnection {
-    // Declared first, and cleared in `Drop`: the watches' pollables are
+    // Declared first, and cleared in `Drop`: the watch's pollables are
     // children of the streams the session owns.
     reading: Watcher<Option<Key>>,
-    writing: Watcher<Option<Key>>,
-    /// Taken only by `Drop`.
-    session: Option<Session>,
-    /// The last wait of a blocked send was on the output stream: should the
-    /// socket still take nothing, the host's task yields once before the
-    /// send looks again (`poll_ready`).
-    write_waited: bool,
+    link: Rc<Link>,
 }
 
-impl EngineConnection {
-    /// A connection over an open session.
-    pub(crate) fn new(session: Session) -> EngineConnection {
-        EngineConnection {
-            reading: Watcher::default(),
-            writing: Watcher::default(),
-            session: Some(session),
-            write_waited: false,
+/// The session, shared by the connection and its pusher ([`push`]).
+///
+/// Nothing borrows the session across a wait, and no waker is woken while
+/// it is borrowed.
+struct Link {
+    session: RefCell<Session>,
+    /// The pusher runs (parked, waiting, or about to run).
+    pushing: Cell<bool>,
+    /// The pusher is parked: nothing was queued at its last look.
+    parked: Cell<bool>,
+    /// Wakes the pusher while it waits; taken by whoever wakes it.
+    pusher: Cell<Option<Waker>>,
+    /// Wakes the send or flush that waits for room.
+    sender: Cell<Option<Waker>>,
+    /// Once the connection was dropped: until when what is queued may still
+    /// go out.
+    left: Cell<Option<Instant>>,
+}
+
+impl Link {
+    /// Has the queue pushed: starts the pusher, or wakes it where it is
+    /// parked. A pusher that waits for the output stream pushes the new
+    /// frames with the rest once the stream takes more (waking it earlier
+    /// would only spin).
+    fn kick(self: &Rc<Link>) {
+        if !self.pushing.replace(true) {
+            wstd::runtime::spawn(push(Rc::clone(self))).detach();
+        } else if self.parked.get() {
+            self.wake_pusher();
         }
     }
 
-    fn session(&mut self) -> &mut Session {
-        self.session.as_mut().expect("taken only by drop")
+    /// Has the pusher look again, wherever it waits.
+    fn wake_pusher(&self) {
+        if let Some(pusher) = self.pusher.take() {
+            pusher.wake();
+        }
+    }
+
+    /// Lets the pusher wake `cx` once it made progress.
+    fn wait_for_room(self: &Rc<Link>, cx: &mut Context<'_>) {
+        self.sender.set(Some(cx.waker().clone()));
+        self.kick();
+    }
+}
+
+impl EngineConnection {
+    /// A connection over an open session; its frames queue ahead
+    /// ([`session::SEND_AHEAD`]).
+    pub(crate) fn new(session: Session) -> EngineConnection {
+        EngineConnection {
+            reading: Watcher::default(),
+            link: Rc::new(Link {
+                session: RefCell::new(session.send_ahead(session::SEND_AHEAD)),
+                pushing: Cell::new(false),
+                parked: Cell::new(false),
+                pusher: Cell::new(None),
+                sender: Cell::new(None),
+                left: Cell::new(None),
+            }),
+        }
+    }
+
+    /// Runs `f` on the session, then has the pusher push what it left
+    /// queued.
+    fn queue<T>(&mut self, f: impl FnOnce(&mut Session) -> T) -> T {
+        let mut session = self.link.session.borrow_mut();
+        let result = f(&mut session);
+        let queued = session.queued();
+        drop(session);
+        if queued {
+            self.link.kick();
+        }
+        result
     }
 }
 
@@ -107,12 +172,14 @@ impl Connection for EngineConnection {
             Message::Pong(data) => Frame::Pong(data),
             Message::Close(_) => unreachable!("the state machine sends close frames with close"),
         };
-        self.session().send(frame).map_err(send_failure)
+        self.queue(|session| session.send(frame))
+            .map_err(send_failure)
     }
 
     fn close(&mut self, frame: Option<&CloseFrame>) -> Result<(), Failure> {
         let frame = frame.map(|frame| (u16::from(frame.code), frame.reason.as_str()));
-        self.session().close(frame).map_err(send_failure)
+        self.queue(|session| session.close(frame))
+            .map_err(send_failure)
     }
 
     fn poll_receive(
@@ -120,8 +187,16 @@ impl Connection for EngineConnection {
         deadline: Option<Instant>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Message, Failure>> {
-        let session = self.session.as_mut().expect("taken only by drop");
-        let spent = match session.read() {
+        // A read flushes what waits first, and may queue answers (pongs, the
+        // answer to a close): the pusher takes what the socket did not.
+        let (event, keepalive, input) = self.queue(|session| {
+            let event = session.read();
+            let keepalive = session.keepalive_due();
+            session.io().take_wants();
+            let input = matches!(event, Ok(Event::Idle)).then(|| session.io().subscribe_input());
+            (event, keepalive, input)
+        });
+        let spent = match event {
             Ok(Event::Message(Received::Text(text))) => {
                 return Poll::Ready(Ok(Message::Text(text)));
             }
@@ -136,24 +211,13 @@ impl Connection for EngineConnection {
             Ok(Event::More) => true,
             Ok(Event::Idle) => false,
         };
-        let queued = session.queued();
-        let keepalive = session.keepalive_due();
-        let io = session.io();
-        io.take_wants();
-        let mut pollables = Vec::with_capacity(2);
         let mut until = deadline;
         if spent {
             // More is there: come back after a pause.
             until = Some(Instant::now() + SLICE_PAUSE);
-        } else {
-            pollables.push(io.subscribe_input());
-        }
-        if queued {
-            pollables.push(io.subscribe_output());
         }
         let key = Key {
             read: !spent,
-            write: queued,
             until,
             keepalive,
         };
@@ -165,7 +229,7 @@ impl Connection for EngineConnection {
         arm(
             &self.reading,
             key,
-            || Watch::new(pollables, until),
+            || Watch::new(input.into_iter().collect(), until),
             cx.waker(),
         );
         Poll::Pending
@@ -177,7 +241,6 @@ impl Connection for EngineConnection {
         }
         let key = Key {
             read: false,
-            write: false,
             until: Some(deadline),
             keepalive: None,
         };
@@ -191,47 +254,35 @@ impl Connection for EngineConnection {
     }
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
-        let session = self.session.as_mut().expect("taken only by drop");
+        let mut session = self.link.session.borrow_mut();
+        if let Some(why) = session.broken() {
+            return Poll::Ready(Err(Failure::Error(Error::Send(why.to_owned()))));
+        }
+        if session.may_send() {
+            return Poll::Ready(Ok(()));
+        }
+        // Over the bound: hand the socket what it takes now.
+        if let Err(e) = session.flush() {
+            return Poll::Ready(Err(send_failure(e)));
+        }
+        if session.may_send() {
+            return Poll::Ready(Ok(()));
+        }
+        drop(session);
+        self.link.wait_for_room(cx);
+        Poll::Pending
+    }
+
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
+        let mut session = self.link.session.borrow_mut();
         if let Some(why) = session.broken() {
             return Poll::Ready(Err(Failure::Error(Error::Send(why.to_owned()))));
         }
         match session.flush() {
-            Ok(true) => {
-                self.write_waited = false;
-                Poll::Ready(Ok(()))
-            }
+            Ok(true) => Poll::Ready(Ok(())),
             Ok(false) => {
-                session.io().take_wants();
-                if self.write_waited {
-                    // The stream's watch fired and it still took nothing:
-                    // under wasmtime 48 `check-write` answers from the
-                    // host task's spent coop budget, which a yield restores
-                    // (bytecodealliance/wasmtime#14174; see
-                    // `reactor::yield_to_host`). Never a wait.
-                    yield_to_host();
-                    match session.flush() {
-                        Ok(true) => {
-                            self.write_waited = false;
-                            return Poll::Ready(Ok(()));
-                        }
-                        Ok(false) => {}
-                        Err(e) => return Poll::Ready(Err(send_failure(e))),
-                    }
-                }
-                self.write_waited = true;
-                let key = Key {
-                    read: false,
-                    write: true,
-                    until: None,
-                    keepalive: None,
-                };
-                let io = session.io();
-                arm(
-                    &self.writing,
-                    key,
-                    || Watch::new(vec![io.subscribe_output()], None),
-                    cx.waker(),
-                );
+                drop(session);
+                self.link.wait_for_room(cx);
                 Poll::Pending
             }
             Err(e) => Poll::Ready(Err(send_failure(e))),
@@ -239,11 +290,20 @@ impl Connection for EngineConnection {
     }
 
     fn try_ready(&mut self) -> Result<bool, Failure> {
-        let session = self.session();
+        let mut session = self.link.session.borrow_mut();
         if let Some(why) = session.broken() {
             return Err(Failure::Error(Error::Send(why.to_owned())));
         }
-        session.flush().map_err(send_failure)
+        if session.may_send() {
+            return Ok(true);
+        }
+        session.flush().map_err(send_failure)?;
+        let ready = session.may_send();
+        drop(session);
+        if !ready {
+            self.link.kick();
+        }
+        Ok(ready)
     }
 }
 
@@ -256,34 +316,78 @@ fn reactor_instant(at: wasm_websocket_engine::wait::Instant) -> Instant {
 
 impl Drop for EngineConnection {
     /// Ends the connection, never waiting: the state machine queued a close
-    /// frame first; what the socket does not take now lingers ([`linger`]).
+    /// frame first; what the socket does not take now is the pusher's to
+    /// push out, within [`session::LINGER_BYTES`] and
+    /// [`session::LINGER_TIME`] ([`push`]).
     fn drop(&mut self) {
         self.reading.clear();
-        self.writing.clear();
-        if let Some(mut session) = self.session.take()
-            && session.leave()
-        {
-            wstd::runtime::spawn(linger(session)).detach();
+        let linger = self.link.session.borrow_mut().leave();
+        let until = Instant::now()
+            + if linger {
+                session::LINGER_TIME
+            } else {
+                Duration::ZERO
+            };
+        self.link.left.set(Some(until));
+        // A pusher that runs sees the end; without one, a session that
+        // need not linger goes with this link.
+        if linger || self.link.pushing.get() {
+            self.link.kick();
+            self.link.wake_pusher();
         }
     }
 }
 
-/// Pushes out what a dropped session left queued, waiting on the reactor
-/// for at most [`session::LINGER_TIME`], then drops it (which closes TCP).
-/// A stream that takes nothing gets one host turn ([`yield_to_host`])
-/// before the wait: under wasmtime 48 `check-write` says 0 for every stream
-/// once the host's budget is spent, while the stream's pollable is ready,
-/// so a wait on the reactor alone would spin until the bound.
-async fn linger(mut session: Session) {
-    let until = Instant::now() + session::LINGER_TIME;
-    while matches!(session.flush(), Ok(false)) && Instant::now() < until {
-        yield_to_host();
-        if !matches!(session.flush(), Ok(false)) {
-            return;
+/// The pusher: flushes the session's queue whenever the output stream takes
+/// more, wakes a send or flush waiting for room after each turn, and parks
+/// while nothing waits until a send, a receive or the drop wakes it
+/// ([`Link::kick`]). After the drop it pushes out what is left until the
+/// linger deadline at most, then drops the session (which closes TCP); a
+/// write that fails ends it too (a later send reports the failure).
+async fn push(link: Rc<Link>) {
+    loop {
+        let left = link.left.get();
+        let output = {
+            let mut session = link.session.borrow_mut();
+            match session.flush() {
+                Ok(false) if left.is_none_or(|until| Instant::now() < until) => {
+                    session.io().take_wants();
+                    Some(session.io().subscribe_output())
+                }
+                Ok(_) if left.is_none() => None,
+                _ => break,
+            }
+        };
+        if let Some(sender) = link.sender.take() {
+            sender.wake();
         }
-        session.io().take_wants();
-        Ready::new(vec![session.io().subscribe_output()], Some(until)).await;
+        link.parked.set(output.is_none());
+        match output {
+            // Waits for room, until the deadline of a dropped connection.
+            Some(output) => until_kicked(&link, Ready::new(vec![output], left)).await,
+            None => until_kicked(&link, std::future::pending()).await,
+        }
     }
+    link.pushing.set(false);
+    if let Some(sender) = link.sender.take() {
+        sender.wake();
+    }
+}
+
+/// Waits for `wait`, or until the pusher is woken ([`Link::wake_pusher`]).
+async fn until_kicked(link: &Link, wait: impl Future<Output = ()>) {
+    let mut wait = pin!(wait);
+    let mut first = true;
+    poll_fn(|cx| {
+        // A kick takes the waker: look again.
+        if !std::mem::take(&mut first) && link.pusher.take().is_none() {
+            return Poll::Ready(());
+        }
+        link.pusher.set(Some(cx.waker().clone()));
+        wait.as_mut().poll(cx)
+    })
+    .await;
+    link.pusher.set(None);
 }
 
 /// What a watch was armed for; a poll that asks for the same finds it
@@ -291,7 +395,6 @@ async fn linger(mut session: Session) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Key {
     read: bool,
-    write: bool,
     until: Option<Instant>,
     /// The session's keepalive turn (engine clock).
     keepalive: Option<wasm_websocket_engine::wait::Instant>,

@@ -168,6 +168,13 @@ impl<C: crate::machine::Connection + ?Sized> crate::machine::Connection for Box<
         (**self).poll_ready(cx)
     }
 
+    fn poll_flush(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), crate::machine::Failure>> {
+        (**self).poll_flush(cx)
+    }
+
     fn try_ready(&mut self) -> Result<bool, crate::machine::Failure> {
         (**self).try_ready()
     }

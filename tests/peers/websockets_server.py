@@ -17,8 +17,9 @@ implementation that shares no code with tungstenite. Paths:
 Usage: websockets_server.py [--cert CERT.pem --key KEY.pem]
 With a certificate it serves wss://. It prints "READY <port>" once it listens
 on 127.0.0.1, then one JSON line per connection that ended:
-{"path": ..., "close_code": ..., "close_reason": ...}, the close frame the
-client sent (null code when none).
+{"path": ..., "close_code": ..., "close_reason": ..., "messages": ...}, the
+close frame the client sent (null code when none) and how many messages
+/echo and /delay received.
 """
 
 import argparse
@@ -44,13 +45,16 @@ def select_subprotocol(connection, offered):
 async def handler(ws):
     target = urllib.parse.urlsplit(ws.request.path)
     params = urllib.parse.parse_qs(target.query)
+    messages = 0
     try:
         if target.path == "/echo":
             async for message in ws:
+                messages += 1
                 await ws.send(message)
         elif target.path == "/delay":
             delay = int(params["ms"][0]) / 1000
             async for message in ws:
+                messages += 1
                 await asyncio.sleep(delay)
                 await ws.send(message)
         elif target.path == "/close":
@@ -80,6 +84,7 @@ async def handler(ws):
                 "path": target.path,
                 "close_code": received.code if received else None,
                 "close_reason": received.reason if received else None,
+                "messages": messages,
             }
         ),
         flush=True,

@@ -24,6 +24,15 @@ pub struct PeerClose {
     pub close_reason: Option<String>,
 }
 
+/// How a connection to the Python server ended, and how many data messages
+/// it received (on `/echo` and `/delay`).
+#[derive(Debug, Deserialize, PartialEq, Eq)]
+pub struct PeerEnd {
+    #[serde(flatten)]
+    pub close: PeerClose,
+    pub messages: u64,
+}
+
 impl PythonPeer {
     /// Serves `ws://`.
     pub fn start() -> PythonPeer {
@@ -87,6 +96,12 @@ impl PythonPeer {
     /// Waits for the first connection to end and returns the close frame
     /// the client sent on it.
     pub fn wait_for_close(&mut self) -> PeerClose {
+        self.wait_for_end().close
+    }
+
+    /// Waits for the first connection to end and returns the close frame
+    /// the client sent on it and how many messages it received.
+    pub fn wait_for_end(&mut self) -> PeerEnd {
         self.process.wait_for_line(Duration::from_secs(60), |line| {
             serde_json::from_str(line).ok()
         })

@@ -24,7 +24,9 @@
 //! `pongs=1` (receive the peer's pongs: `ClientRequest::pongs`; a pong is
 //! reported among the replies as `{"type": "pong", ...}`), `keepalive=I,T`
 //! (`ClientRequest::keepalive` with an interval of I ms and a timeout of T
-//! ms; a `golem:websocket` connection refuses it at connect).
+//! ms; a `golem:websocket` connection refuses it at connect), `pause_ms=N`
+//! (after sending, wait N ms on a timer before receiving: what the sends
+//! queued must go out meanwhile).
 //!
 //! Built with the feature `sockets` (`target/direct/echo.wasm`), it connects
 //! with `WebSocket::connect_direct`: it runs the protocol engine itself over
@@ -100,6 +102,8 @@ struct Params {
     ping: Option<Vec<u8>>,
     /// Split and reunite first (with a second socket's halves crossed).
     reunite: bool,
+    /// How long to wait between sending and receiving.
+    pause: Duration,
 }
 
 /// Which API the app talks through.
@@ -133,6 +137,7 @@ impl Params {
         let mut pongs = false;
         let mut keepalive = None;
         let mut reunite = false;
+        let mut pause = Duration::ZERO;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => url = Some(value.into_owned()),
@@ -142,6 +147,7 @@ impl Params {
                 "count" => count = number(&key, &value)?,
                 "expect" => expect = Some(number(&key, &value)?),
                 "timeout_ms" => timeout = millis(&key, &value)?,
+                "pause_ms" => pause = millis(&key, &value)?,
                 "header" => {
                     let (name, value) = value
                         .split_once(':')
@@ -215,6 +221,7 @@ impl Params {
             send_after_close,
             ping,
             reunite,
+            pause,
         })
     }
 }
@@ -318,6 +325,10 @@ async fn run(params: Params) -> Response<Body> {
         && let Err(err) = SinkExt::flush(&mut ws).await
     {
         error = Some(err);
+    }
+
+    if !params.pause.is_zero() {
+        wstd::task::sleep(params.pause.into()).await;
     }
 
     let mut received = Vec::new();

@@ -368,6 +368,42 @@ fn try_send_queues_each_frame_whole_or_gives_it_back() {
     assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
 }
 
+/// Sends queue ahead (`session::SEND_AHEAD`) and go out without the app's
+/// help: 200 messages sent and then left while the app waits on a timer are
+/// echoed by then (the replies are read with zero timeouts, so a receive
+/// never pushes them), and 200 sent right before a drop all reach the peer,
+/// with the close after them.
+#[test]
+fn queued_sends_go_out_while_the_app_waits_elsewhere_or_drops_the_socket() {
+    let mut peer = PythonPeer::start();
+    let app = Serve::direct("echo").start();
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("count", "200"),
+            ("pause_ms", "500"),
+            ("timeout_ms", "0"),
+        ])
+        .report();
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(report.received.len(), 200, "{report:?}");
+    assert!(report.received.iter().all(|r| r.echo_exact), "{report:?}");
+    let end = peer.wait_for_end();
+    assert_eq!((end.messages, end.close.close_code), (200, Some(1000)));
+
+    let report = app
+        .echo(&[
+            ("url", &peer.url("/echo")),
+            ("count", "200"),
+            ("expect", "0"),
+            ("close", "0"),
+        ])
+        .report();
+    assert_eq!((report.error, report.sent), (None, 200));
+    let end = peer.wait_for_end();
+    assert_eq!((end.messages, end.close.close_code), (200, Some(1000)));
+}
+
 #[test]
 fn reunite_takes_the_halves_of_one_socket_and_refuses_crossed_ones() {
     crate::round_trip::assert_reunite_works(&Serve::direct("echo").start());
