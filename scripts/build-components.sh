@@ -104,6 +104,9 @@ if [ $# -eq 0 ]; then
     for app in "${direct_apps[@]}"; do
         cp "$out/$app.wasm" "$direct/$app.wasm"
     done
+    # bench-client's raw-pipe (no WebSocket library: the runtime's ceiling
+    # for the bench's pipelined rows) was built with it.
+    cp "$out/raw-pipe.wasm" "$direct/raw-pipe.wasm"
     # Back to the default build, for whoever reads $out next.
     cargo build "${quiet[@]}" --release --target wasm32-wasip2 "${direct_apps[@]/#/-p=}"
 

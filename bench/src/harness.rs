@@ -142,6 +142,10 @@ fn run(options: Options) -> Result<bool, String> {
         crate::direct::figures(&root, &cases, &native, &url, options, &cache_config)?;
     figures.extend(direct);
     failures.extend(direct_failures);
+    let (ceiling, ceiling_failures) =
+        crate::direct::ceiling_figures(&root, &cases, &native, &url, options, &cache_config)?;
+    figures.extend(ceiling);
+    failures.extend(ceiling_failures);
     let (testhost, testhost_failures) =
         crate::testhost::figures(&root, &cases, &native, &url, options)?;
     figures.extend(testhost);
@@ -262,6 +266,21 @@ pub(crate) fn beside_native(
         }
     }
     (figures, failures)
+}
+
+/// The component client `wasm` (built by `bash scripts/build-components.sh`)
+/// on the bench's compilation cache, which one run of `prime` fills first,
+/// like the composed component's.
+pub(crate) fn primed_component(
+    wasm: &Path,
+    prime: &Workload,
+    url: &str,
+    cache_config: &Path,
+) -> Result<Client, String> {
+    built(wasm, "bash scripts/build-components.sh")?;
+    let client = Client::component(wasm, &cache_args(cache_config));
+    client.run(prime, url)?;
+    Ok(client)
 }
 
 /// `Ok` if `path` exists, else the error that names the command building it.

@@ -43,10 +43,7 @@ pub(crate) fn figures(
     cache_config: &Path,
 ) -> Result<(Vec<Figure>, Vec<String>), String> {
     let wasm = root.join("target/composed/p3-bench-client.wasm");
-    crate::harness::built(&wasm, "bash scripts/build-components.sh")?;
-    let p3 = Client::component(&wasm, &crate::harness::cache_args(cache_config));
-    // Primes the compilation cache, like the composed component's.
-    p3.run(&Workload::FirstEcho, url)?;
+    let p3 = crate::harness::primed_component(&wasm, &Workload::FirstEcho, url, cache_config)?;
 
     let cases: Vec<&Case> = cases.iter().filter(|case| selected(case)).collect();
     Ok(crate::harness::beside_native(
