@@ -26,7 +26,7 @@ pub struct TcpIo {
     /// Taken out only by `Drop`.
     tcp: ManuallyDrop<TcpConnection>,
     /// Bytes accepted by `write` and not yet taken by the output stream: the
-    /// rest of at most one `write` call (see [`Pending`]).
+    /// rest of one `write` call, or a send ahead's frames (see [`Pending`]).
     pending: RefCell<Pending>,
     /// What the current receive call may still read (see [`Slice`]).
     slice: Cell<Slice>,
@@ -36,7 +36,8 @@ pub struct TcpIo {
     /// app's own frame is written (see [`Pending`]); 0 otherwise.
     ahead: Cell<usize>,
     /// The last `write` was refused (`WouldBlock`): its writer (tungstenite,
-    /// rustls) still holds bytes.
+    /// rustls) still holds bytes. The last write tells, since a writer
+    /// always offers the bytes it holds again before anything new.
     refused: Cell<bool>,
     /// Bytes were written since the output stream was last asked to flush.
     unflushed: Cell<bool>,
@@ -116,11 +117,19 @@ impl Pending {
             return Ok(0);
         }
         if self.len().saturating_add(buf.len()) <= ahead {
-            // What was pushed is dropped once it outweighs what waits, so
-            // the buffer stays within twice the bound.
-            if self.start > 0 && self.start >= self.len() {
+            // What was pushed is dropped once it outweighs what waits, or
+            // before the buffer would grow; and it grows to the bound at
+            // most. So a queue that never empties (a slow peer) holds at
+            // most `ahead` bytes of memory, not a doubling of it.
+            let grows = self.buf.len() + buf.len() > self.buf.capacity();
+            if self.start > 0 && (self.start >= self.len() || grows) {
                 self.buf.drain(..self.start);
                 self.start = 0;
+            }
+            let needed = self.buf.len() + buf.len();
+            if needed > self.buf.capacity() {
+                let target = needed.max(self.buf.capacity() * 2).min(ahead);
+                self.buf.reserve_exact(target - self.buf.len());
             }
             self.buf.extend_from_slice(buf);
             return Ok(buf.len());
@@ -176,8 +185,7 @@ impl TcpIo {
     /// How many bytes of earlier writes still wait for room in the output
     /// stream.
     pub fn queued_bytes(&self) -> usize {
-        let pending = self.pending.borrow();
-        pending.buf.len().saturating_sub(pending.start)
+        self.pending.borrow().len()
     }
 
     /// Lets the writes that follow queue up to `bytes` without pushing them
@@ -543,6 +551,26 @@ mod tests {
         ));
         assert_eq!(pending.write(b"78", 9, &mut |d| stream.push(d)).unwrap(), 2);
         assert_eq!(pending.len(), 9);
+    }
+
+    #[test]
+    fn a_queue_that_never_empties_stays_within_its_bound() {
+        // A slow peer: the stream takes 5 bytes a turn, the app sends 10.
+        let mut pending = Pending::default();
+        let mut stream = Stream::with_room(0);
+        let ahead = 1000;
+        for _ in 0..10_000 {
+            stream.room = 5;
+            let _ = pending.push(&mut |d| stream.push(d));
+            let _ = pending.write(&[1; 10], ahead, &mut |d| stream.push(d));
+            assert!(pending.len() <= ahead);
+            assert!(
+                pending.buf.capacity() <= ahead,
+                "{} bytes held for a bound of {ahead}",
+                pending.buf.capacity()
+            );
+        }
+        assert!(!pending.is_empty(), "the queue never emptied");
     }
 
     proptest::proptest! {

@@ -44,12 +44,20 @@ pub const READ_BUFFER_SIZE: usize = 64 * 1024;
 /// frames it queues itself (a pong or a close frame is at most 131 bytes).
 /// Past it, tungstenite keeps only the latest pong, so a peer that floods
 /// pings and never reads costs at most this much (and the write queue of
-/// [`TcpIo`], which holds one frame). A send raises it by its own frame.
+/// [`TcpIo`], which then holds what the app sent). A send raises it by its
+/// own frame.
 pub const CONTROL_ROOM: usize = 256;
 
-/// A close, ping or pong frame with its header: at most 2 + 4 (mask) + 125
-/// bytes.
+/// A ping or pong frame the app sends, with its header: at most 2 + 4
+/// (mask) + 125 bytes.
 const CONTROL_FRAME_ROOM: usize = 256;
+
+/// The room a control frame of the session's own (a close, a keepalive
+/// ping) gets in tungstenite's write buffer: any. They are few (one close,
+/// one ping per keepalive interval), and an app frame that tungstenite still
+/// holds (the write queue refused it) must not make them fail: that would
+/// mark a healthy session broken and lose the close.
+const OWN_CONTROL_ROOM: usize = usize::MAX;
 
 /// Close code 1011 (internal error): the goodbye of a session whose peer did
 /// not answer a keepalive ping in time (as Python `websockets` sends).
@@ -262,7 +270,8 @@ impl Session {
     /// Queues `frame` whole (or refuses it) and hands the socket what it
     /// takes now, never waiting: what it does not take goes out with later
     /// flushes ([`queued`](Session::queued)). Within a
-    /// [`send_ahead`](Session::send_ahead), it only queues.
+    /// [`send_ahead`](Session::send_ahead), a frame that fits is only
+    /// queued.
     pub fn send(&mut self, frame: Frame) -> Result<(), SendError> {
         self.sendable()?;
         let message = match frame {
@@ -300,7 +309,7 @@ impl Session {
             code: code.into(),
             reason: reason.into(),
         });
-        self.queue(CONTROL_FRAME_ROOM, |ws| ws.close(frame))?;
+        self.queue(OWN_CONTROL_ROOM, |ws| ws.close(frame))?;
         // What the socket does not take now goes out with later flushes; a
         // failure is reported by the next send.
         let _ = self.flush();
@@ -417,7 +426,7 @@ impl Session {
             Beat::Ping => {
                 let ping = WsMessage::Ping(keepalive::PING_PAYLOAD.to_vec().into());
                 // A failure is reported by the next send; the timeout runs.
-                let _ = self.queue(CONTROL_FRAME_ROOM, |ws| ws.write(ping));
+                let _ = self.queue(OWN_CONTROL_ROOM, |ws| ws.write(ping));
                 Ok(())
             }
             Beat::Lost => {
@@ -427,7 +436,7 @@ impl Session {
                     code: KEEPALIVE_LOST.into(),
                     reason: "keepalive ping timeout".into(),
                 };
-                let _ = self.queue(CONTROL_FRAME_ROOM, |ws| ws.close(Some(frame)));
+                let _ = self.queue(OWN_CONTROL_ROOM, |ws| ws.close(Some(frame)));
                 let _ = self.flush();
                 self.ended = Some(None);
                 Err(ReadFailure::KeepaliveTimeout(timeout))
@@ -450,7 +459,7 @@ impl Session {
                 code: GOING_AWAY.into(),
                 reason: "".into(),
             };
-            let _ = self.queue(CONTROL_FRAME_ROOM, |ws| ws.close(Some(goodbye)));
+            let _ = self.queue(OWN_CONTROL_ROOM, |ws| ws.close(Some(goodbye)));
         }
         matches!(self.flush(), Ok(false)) && self.io.queued_bytes() <= LINGER_BYTES
     }
@@ -539,7 +548,7 @@ impl Session {
                 code: (*code).into(),
                 reason: reason.into(),
             };
-            let _ = self.queue(CONTROL_FRAME_ROOM, |ws| ws.close(Some(frame)));
+            let _ = self.queue(OWN_CONTROL_ROOM, |ws| ws.close(Some(frame)));
             let _ = self.flush();
         }
         let info = match &failure {
