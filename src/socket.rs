@@ -392,7 +392,9 @@ impl WebSocketSender {
     ///   fails after `send` returned is reported by the next send,
     ///   [`flush`](Self::flush) or close. [`flush`](Self::flush) waits until
     ///   everything sent is handed over; [`close`](Self::close) and dropping
-    ///   the connection send what is queued before the close frame.
+    ///   the connection send what is queued before the close frame (a drop
+    ///   for at most 5 s and 256 KiB, and not once the peer ended the
+    ///   connection).
     pub async fn send(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| self.shared.with(|core, _| core.poll_ready(cx))).await?;
         self.send_now(message)?;
@@ -401,9 +403,10 @@ impl WebSocketSender {
 
     /// Waits until every message sent so far is handed to the host (the
     /// `Sink`'s `poll_flush`): at once on a `golem:websocket` connection,
-    /// whose `send` returns only then; on a direct or accepted connection,
-    /// once its send queue is empty. Like `send`, it waits as long as a peer
-    /// that stops reading.
+    /// whose `send` returns only then; on a direct or accepted connection
+    /// that is open, once its send queue is empty (once a close was sent,
+    /// `flush` returns at once: the queue goes out ahead of the close frame).
+    /// Like `send`, it waits as long as a peer that stops reading.
     ///
     /// ```no_run
     /// # #[cfg(feature = "sockets")]
@@ -463,7 +466,8 @@ impl WebSocketSender {
     ///   [`send`](Self::send) would take it without waiting): it is queued
     ///   whole and goes out with the queue. While the queue is full, the
     ///   next `try_send` is `WriteBufferFull`: at most 256 KiB and one frame
-    ///   wait, so memory stays bounded.
+    ///   wait (under `wss://`, plus rustls' 64 KiB of records), so memory
+    ///   stays bounded.
     /// - On a `golem:websocket` connection (the default build) the host's
     ///   `send` is one blocking call that returns once the frame is handed
     ///   over, and the interface has no way to refuse a frame without

@@ -15,9 +15,11 @@
 //! while the queue holds less than [`session::SEND_AHEAD`], so that frames
 //! sent one after another leave in one write. One task per connection, the
 //! pusher ([`push`]), hands the queue to the socket: the only wait on the
-//! output stream. It runs from the first send that leaves bytes queued, parks
-//! while nothing is queued, and wakes a send (or flush) waiting for room.
-//! A receive flushes the queue too, before it reads.
+//! output stream. It starts with the first call that leaves bytes queued (a
+//! send, a close, a receive that queued an answer, a send or flush waiting
+//! for room), parks while nothing is queued, and wakes a send (or flush)
+//! waiting for room. A receive that finds nothing more to read flushes the
+//! queue too, so an echo's answers to what one read brought leave together.
 //!
 //! A connection dropped while frames still wait (the answer to the peer's
 //! close, our own close, the app's last frames) leaves the session to the
@@ -187,7 +189,8 @@ impl Connection for EngineConnection {
         deadline: Option<Instant>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Message, Failure>> {
-        // A read flushes what waits first, and may queue answers (pongs, the
+        // A read that hands up no message flushes what waits, and a read may
+        // queue answers (pongs, the
         // answer to a close): the pusher takes what the socket did not.
         let (event, keepalive, input) = self.queue(|session| {
             let event = session.read();

@@ -44,7 +44,9 @@
 //! and `close_reason` do not apply to `via=sink` (the query is refused).
 //! `via=try` is `via=api` with every message sent by `try_send`: a message
 //! it gives back (`Error::WriteBufferFull`) is counted in `would_block`, the app
-//! waits for room (`SinkExt::flush`) and tries the same message again.
+//! waits for room (`SinkExt::flush`) and tries the same message again; with
+//! `until_full=1` it stops sending there instead (`sent` counts what was
+//! taken) and goes on to receive and close.
 //!
 //! `reunite=1`: right after the connect, opens a second WebSocket to the
 //! same URL, splits both, checks that `reunite` refuses the crossed halves
@@ -104,6 +106,8 @@ struct Params {
     reunite: bool,
     /// How long to wait between sending and receiving.
     pause: Duration,
+    /// With `Via::Try`: stop sending at the first message given back.
+    until_full: bool,
 }
 
 /// Which API the app talks through.
@@ -138,6 +142,7 @@ impl Params {
         let mut keepalive = None;
         let mut reunite = false;
         let mut pause = Duration::ZERO;
+        let mut until_full = false;
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
             match &*key {
                 "url" => url = Some(value.into_owned()),
@@ -148,6 +153,7 @@ impl Params {
                 "expect" => expect = Some(number(&key, &value)?),
                 "timeout_ms" => timeout = millis(&key, &value)?,
                 "pause_ms" => pause = millis(&key, &value)?,
+                "until_full" => until_full = flag(&key, &value)?,
                 "header" => {
                     let (name, value) = value
                         .split_once(':')
@@ -222,6 +228,7 @@ impl Params {
             ping,
             reunite,
             pause,
+            until_full,
         })
     }
 }
@@ -309,6 +316,13 @@ async fn run(params: Params) -> Response<Body> {
     for _ in 0..params.count {
         let result = match via {
             Via::Api => ws.send(params.message.clone()).await,
+            Via::Try if params.until_full => match ws.try_send(params.message.clone()) {
+                Err(Error::WriteBufferFull(_)) => {
+                    would_block += 1;
+                    break;
+                }
+                other => other,
+            },
             Via::Try => try_send(&mut ws, params.message.clone(), &mut would_block).await,
             Via::Sink => SinkExt::feed(&mut ws, params.message.clone()).await,
         };

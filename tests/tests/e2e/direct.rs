@@ -370,9 +370,9 @@ fn try_send_queues_each_frame_whole_or_gives_it_back() {
 
 /// Sends queue ahead (`session::SEND_AHEAD`) and go out without the app's
 /// help: 200 messages sent and then left while the app waits on a timer are
-/// echoed by then (the replies are read with zero timeouts, so a receive
-/// never pushes them), and 200 sent right before a drop all reach the peer,
-/// with the close after them.
+/// echoed by then (the replies are read only after the pause, with zero
+/// timeouts, so none waits for them to go out), and 200 sent right before a
+/// drop all reach the peer, with the close after them.
 #[test]
 fn queued_sends_go_out_while_the_app_waits_elsewhere_or_drops_the_socket() {
     let mut peer = PythonPeer::start();
@@ -402,6 +402,36 @@ fn queued_sends_go_out_while_the_app_waits_elsewhere_or_drops_the_socket() {
     assert_eq!((report.error, report.sent), (None, 200));
     let end = peer.wait_for_end();
     assert_eq!((end.messages, end.close.close_code), (200, Some(1000)));
+}
+
+/// A close behind a full send queue is queued, not failed: against a peer
+/// that never reads, the app `try_send`s 1 KiB messages until one comes back
+/// (the queue full, the last frame held back whole), then closes. The close
+/// frame goes behind them, so the close ends at its timeout (the peer never
+/// answers), not with a send error that would mark the connection broken.
+#[test]
+fn a_close_behind_a_full_send_queue_is_queued_not_failed() {
+    let server = FaultServer::start();
+    let app = Serve::direct("echo").start();
+    let report = app
+        .echo(&[
+            ("url", &server.url("/stop-reading?n=0")),
+            ("via", "try"),
+            ("until_full", "1"),
+            ("size", "1024"),
+            ("binary", "1"),
+            ("count", "100000"),
+            ("expect", "0"),
+            ("close_code", "1000"),
+        ])
+        .report();
+    assert_eq!(report.error, None, "{report:?}");
+    assert_eq!(report.would_block, 1, "the queue never filled: {report:?}");
+    assert_eq!(
+        report.close_result.as_deref(),
+        Some("timeout"),
+        "{report:?}"
+    );
 }
 
 #[test]
