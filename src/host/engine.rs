@@ -189,9 +189,9 @@ impl Connection for EngineConnection {
         deadline: Option<Instant>,
         cx: &mut Context<'_>,
     ) -> Poll<Result<Message, Failure>> {
-        // A read that hands up no message flushes what waits, and a read may
-        // queue answers (pongs, the
-        // answer to a close): the pusher takes what the socket did not.
+        // A read that hands up no message flushes what waits, and a read
+        // may queue answers (pongs, the answer to a close): the pusher takes
+        // what the socket did not.
         let (event, keepalive, input) = self.queue(|session| {
             let event = session.read();
             let keepalive = session.keepalive_due();
