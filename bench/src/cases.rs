@@ -117,6 +117,17 @@ fn peak_rss_mib(run: &Run) -> f64 {
     run.peak_rss as f64 / (1024.0 * 1024.0)
 }
 
+/// The titles of a full run's cases that `select` picks, in order: what a
+/// set of rows runs (for tests).
+#[cfg(test)]
+pub(crate) fn titles_of(select: impl Fn(&Case) -> bool) -> Vec<String> {
+    cases(Options::parse(&[]).unwrap())
+        .into_iter()
+        .filter(|case| select(case))
+        .map(|case| case.title)
+        .collect()
+}
+
 /// The workloads of issues 6 and 14 and the figures taken from each; the
 /// goals are issue 14's floors.
 pub(crate) fn cases(options: Options) -> Vec<Case> {

@@ -54,18 +54,13 @@ pub(crate) fn figures(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cases::cases;
+    use crate::cases::{cases, titles_of};
 
     #[test]
     fn the_p3_rows_are_the_ones_issue_23_asks_for() {
         let all = cases(Options::parse(&[]).unwrap());
-        let titles: Vec<&str> = all
-            .iter()
-            .filter(|case| selected(case))
-            .map(|case| case.title.as_str())
-            .collect();
         assert_eq!(
-            titles,
+            titles_of(selected),
             [
                 "sequential 16 B",
                 "sequential 64 KiB",
