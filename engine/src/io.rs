@@ -105,6 +105,7 @@ impl Pending {
     /// `Write::write` through `push` (which hands bytes to the stream and
     /// says how many it took): all of `buf` is taken when nothing was queued,
     /// none of it (`WouldBlock`) while queued bytes wait.
+    ///
     /// Within a send ahead of `ahead` bytes, a buffer that fits is appended
     /// whole and nothing is pushed.
     fn write(
@@ -380,9 +381,9 @@ impl Read for &TcpIo {
 
 impl Write for &TcpIo {
     /// Takes all of `buf` when no earlier bytes wait for room (or it fits a
-    /// send ahead), else none (`WouldBlock`): see `Pending`. [`flush`](Write::flush) (or a later
-    /// write) pushes out what the stream did not take at once. Never `Ok(0)`
-    /// for a non-empty buffer.
+    /// send ahead), else none (`WouldBlock`): see `Pending`.
+    /// [`flush`](Write::flush) (or a later write) pushes out what the stream
+    /// did not take at once. Never `Ok(0)` for a non-empty buffer.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let written = self
             .pending

@@ -142,6 +142,15 @@ fn send_failure(err: SendError) -> Failure {
     }
 }
 
+/// `Ok` unless an earlier write failed, which every later send, flush or
+/// wait for room reports.
+fn sendable(session: &Session) -> Result<(), Failure> {
+    match session.broken() {
+        Some(why) => Err(Failure::Error(Error::Send(why.to_owned()))),
+        None => Ok(()),
+    }
+}
+
 /// The peer's close frame: its code and reason as seen on the wire, or a
 /// violation when that code may not be sent.
 fn peer_closed(close: PeerClose) -> Failure {
@@ -258,8 +267,8 @@ impl Connection for EngineConnection {
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         let mut session = self.link.session.borrow_mut();
-        if let Some(why) = session.broken() {
-            return Poll::Ready(Err(Failure::Error(Error::Send(why.to_owned()))));
+        if let Err(failure) = sendable(&session) {
+            return Poll::Ready(Err(failure));
         }
         if session.may_send() {
             return Poll::Ready(Ok(()));
@@ -278,8 +287,8 @@ impl Connection for EngineConnection {
 
     fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Failure>> {
         let mut session = self.link.session.borrow_mut();
-        if let Some(why) = session.broken() {
-            return Poll::Ready(Err(Failure::Error(Error::Send(why.to_owned()))));
+        if let Err(failure) = sendable(&session) {
+            return Poll::Ready(Err(failure));
         }
         match session.flush() {
             Ok(true) => Poll::Ready(Ok(())),
@@ -294,9 +303,7 @@ impl Connection for EngineConnection {
 
     fn try_ready(&mut self) -> Result<bool, Failure> {
         let mut session = self.link.session.borrow_mut();
-        if let Some(why) = session.broken() {
-            return Err(Failure::Error(Error::Send(why.to_owned())));
-        }
+        sendable(&session)?;
         if session.may_send() {
             return Ok(true);
         }
