@@ -39,6 +39,7 @@ test: build build-agents
     cargo test --quiet -p wasm-websocket -p wasm-websocket-protocol -p wasm-websocket-engine -p wasm-websocket-polyfill -p wasm-websocket-tests -p wasm-websocket-bench
     cargo test --quiet -p wasm-websocket-polyfill --features p3
     cargo test --quiet -p wasm-websocket --features sockets,server
+    cargo test --quiet -p server --bin raw-echo
     bash scripts/packages.sh outside
     {{ just_executable() }} autobahn
     {{ just_executable() }} bench --quick

@@ -3,6 +3,12 @@
 //! tokio-tungstenite echo server, both driven by the same native client. In
 //! these rows "component" is the component server and "native" the native
 //! server.
+//!
+//! Beside them, the runtime's ceiling for the server: `raw-echo` (a bin of
+//! examples/server) echoes the same frames with no WebSocket library on its
+//! data path, unmasking them and writing what each read brought at once:
+//! what is left is wasmtime's. Its rows read "server (runtime ceiling)",
+//! their "component" the ceiling server.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -14,15 +20,16 @@ use crate::cases::Options;
 use crate::process::Client;
 use crate::table::Figure;
 
-/// The component server, killed when dropped.
+/// A component server, killed when dropped.
 struct ComponentServer {
     child: Child,
     url: String,
 }
 
 impl ComponentServer {
-    /// Starts `server.wasm` on a free loopback port (with the benchmark's
-    /// compilation cache) and waits until it listens.
+    /// Starts `wasm` (`server.wasm`, `raw-echo.wasm`: both take `--listen`
+    /// and print `listening on ADDRESS`) on a free loopback port, with the
+    /// benchmark's compilation cache, and waits until it listens.
     fn start(wasm: &Path, cache_config: &Path) -> Result<ComponentServer, String> {
         let mut child = Command::new(crate::harness::wasmtime())
             .args(["run", "-Sinherit-network"])
@@ -59,9 +66,9 @@ impl Drop for ComponentServer {
     }
 }
 
-/// Echo throughput of the component server and of the native server, the
-/// same native client against each, alternating, `options.repetitions`
-/// times.
+/// Echo throughput of the component server, then of the ceiling server,
+/// each against the native server: the same native client against both,
+/// alternating, `options.repetitions` times.
 pub(crate) fn figures(
     root: &Path,
     native: &Client,
@@ -69,25 +76,32 @@ pub(crate) fn figures(
     cache_config: &Path,
     options: Options,
 ) -> Result<Vec<Figure>, String> {
-    let wasm = root.join("target/direct/server.wasm");
-    if !wasm.exists() {
-        return Err(format!(
-            "{} is missing: run `bash scripts/build-components.sh` first",
-            wasm.display()
-        ));
+    let mut servers = Vec::new();
+    for (name, label) in [
+        ("server", "server"),
+        ("raw-echo", "server (runtime ceiling)"),
+    ] {
+        let wasm = root.join(format!("target/direct/{name}.wasm"));
+        if !wasm.exists() {
+            return Err(format!(
+                "{} is missing: run `bash scripts/build-components.sh` first",
+                wasm.display()
+            ));
+        }
+        let server = ComponentServer::start(&wasm, cache_config)?;
+        eprintln!("{label} at {}", server.url);
+        servers.push((server, label));
     }
-    let server = ComponentServer::start(&wasm, cache_config)?;
-    eprintln!("component server at {}", server.url);
     let workloads = [
         (
-            "server: sequential 16 B",
+            "sequential 16 B",
             Workload::Sequential {
                 size: 16,
                 count: options.count(20_000, 50),
             },
         ),
         (
-            "server: pipelined (64 in flight) 16 B",
+            "pipelined (64 in flight) 16 B",
             Workload::Pipelined {
                 size: 16,
                 count: options.count(100_000, 500),
@@ -95,7 +109,7 @@ pub(crate) fn figures(
             },
         ),
         (
-            "server: pipelined (64 in flight) 64 KiB",
+            "pipelined (64 in flight) 64 KiB",
             Workload::Pipelined {
                 size: 64 << 10,
                 count: options.count(5_000, 100),
@@ -104,24 +118,27 @@ pub(crate) fn figures(
         ),
     ];
     let mut figures = Vec::new();
-    for (title, workload) in &workloads {
-        let mut rate = Figure::new(format!("{title} msg/s"), "msg/s", None);
-        let mut bandwidth = Figure::new(format!("{title} MB/s"), "MB/s", None);
-        for repetition in 1..=options.repetitions {
-            eprintln!("[{repetition}/{}] {title}", options.repetitions);
-            for (url, is_component) in [(server.url.as_str(), true), (native_url, false)] {
-                let run = native.run(workload, url)?;
-                let (r, b) = if is_component {
-                    (&mut rate.component, &mut bandwidth.component)
-                } else {
-                    (&mut rate.native, &mut bandwidth.native)
-                };
-                r.push(run.field("msgs_per_s"));
-                b.push(run.field("mb_per_s"));
+    for (server, label) in &servers {
+        for (title, workload) in &workloads {
+            let title = format!("{label}: {title}");
+            let mut rate = Figure::new(format!("{title} msg/s"), "msg/s", None);
+            let mut bandwidth = Figure::new(format!("{title} MB/s"), "MB/s", None);
+            for repetition in 1..=options.repetitions {
+                eprintln!("[{repetition}/{}] {title}", options.repetitions);
+                for (url, is_component) in [(server.url.as_str(), true), (native_url, false)] {
+                    let run = native.run(workload, url)?;
+                    let (r, b) = if is_component {
+                        (&mut rate.component, &mut bandwidth.component)
+                    } else {
+                        (&mut rate.native, &mut bandwidth.native)
+                    };
+                    r.push(run.field("msgs_per_s"));
+                    b.push(run.field("mb_per_s"));
+                }
             }
+            figures.push(rate);
+            figures.push(bandwidth);
         }
-        figures.push(rate);
-        figures.push(bandwidth);
     }
     Ok(figures)
 }
