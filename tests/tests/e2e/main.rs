@@ -49,6 +49,7 @@ mod keepalive;
 mod lifecycle;
 mod many;
 mod no_tls;
+mod node_peer;
 mod p3;
 mod polyfill_bounds;
 mod preflight;

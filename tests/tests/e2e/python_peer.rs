@@ -1,9 +1,12 @@
 //! Against an independent implementation, the Python `websockets` library:
 //! echo of text and binary (composed and direct), close codes and reasons in
-//! both directions (on both hosts), and subprotocol selection.
+//! both directions (on both hosts), and subprotocol selection. The scenarios
+//! that need only an echo and a closing path are written once here, for
+//! `node_peer` too.
 
 use wasm_websocket_tests::apps::Close;
-use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::peer::{Peer, PeerClose, PeerEnd};
+use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::testhost::Host;
 use wasm_websocket_tests::wasmtime::Serve;
 
@@ -12,28 +15,47 @@ on_both_hosts!(
     the_servers_close_code_and_reason_reach_the_app,
 );
 
-/// Through the polyfill and through the direct client (feature `sockets`):
 /// 7-bit, 16-bit and 64-bit frame lengths, and a message over a receive
 /// slice.
 #[test]
 fn text_and_binary_round_trip_byte_exact() {
-    let peer = PythonPeer::start();
+    round_trips(
+        &PythonPeer::start(),
+        "/echo",
+        &[
+            "0", "5", "125", "126", "65536", "70000", "1048576", "5000000",
+        ],
+    );
+}
+
+fn the_apps_close_code_and_reason_reach_the_server(host: Host) {
+    apps_close_reaches(&mut PythonPeer::start(), host);
+}
+
+fn the_servers_close_code_and_reason_reach_the_app(host: Host) {
+    servers_close_reaches(&mut PythonPeer::start(), host);
+}
+
+// The scenarios against an independent peer, shared with `node_peer`.
+
+/// Three messages of each size, text and binary, to `path` (an echo) and
+/// back, byte for byte, through the polyfill and through the direct client
+/// (feature `sockets`).
+pub(super) fn round_trips(peer: &Peer, path: &str, sizes: &[&str]) {
     for app in [Serve::app("echo"), Serve::direct("echo")] {
         let app = app.start();
-        for size in [
-            "0", "5", "125", "126", "65536", "70000", "1048576", "5000000",
-        ] {
+        for size in sizes {
             for binary in ["0", "1"] {
                 let report = app
                     .echo(&[
-                        ("url", &peer.url("/echo")),
+                        ("url", &peer.url(path)),
                         ("size", size),
                         ("binary", binary),
                         ("count", "3"),
                         ("timeout_ms", "60000"),
                     ])
                     .report();
-                let what = format!("size {size}, binary={binary}: {report:?}");
+                let what = format!("{path}, size {size}, binary={binary}: {report:?}");
                 assert_eq!((report.sent, report.received.len()), (3, 3), "{what}");
                 assert!(report.received.iter().all(|r| r.echo_exact), "{what}");
                 assert_eq!(report.close_result.as_deref(), Some("ok"), "{what}");
@@ -42,8 +64,8 @@ fn text_and_binary_round_trip_byte_exact() {
     }
 }
 
-fn the_apps_close_code_and_reason_reach_the_server(host: Host) {
-    let mut peer = PythonPeer::start();
+/// The app's close code and reason reach the peer, after one message.
+pub(super) fn apps_close_reaches(peer: &mut Peer, host: Host) {
     let app = Serve::on(host, "echo").start();
     let report = app
         .echo(&[
@@ -55,20 +77,23 @@ fn the_apps_close_code_and_reason_reach_the_server(host: Host) {
     assert_eq!(report.close_result.as_deref(), Some("ok"), "{report:?}");
     assert_eq!(report.close, Some(Close::new(4001, "bye")));
     assert_eq!(
-        peer.wait_for_close(),
-        PeerClose {
-            path: "/echo".to_owned(),
-            close_code: Some(4001),
-            close_reason: Some("bye".to_owned()),
+        peer.wait_for_end(),
+        PeerEnd {
+            close: PeerClose {
+                path: "/echo".to_owned(),
+                close_code: Some(4001),
+                close_reason: Some("bye".to_owned()),
+            },
+            messages: 1,
         }
     );
 }
 
-/// The app reads the server's close on both hosts; only the polyfill
-/// answers it (wit/README.md, "The peer's close"): the server records the
-/// answer's code, or none.
-fn the_servers_close_code_and_reason_reach_the_app(host: Host) {
-    let mut peer = PythonPeer::start();
+/// The peer's close code and reason reach the app. The app reads the
+/// server's close on both hosts; only the polyfill answers it
+/// (wit/README.md, "The peer's close"): the server records the answer's
+/// code, or none.
+pub(super) fn servers_close_reaches(peer: &mut Peer, host: Host) {
     let app = Serve::on(host, "echo").start();
     let report = app
         .echo(&[("url", &peer.url("/close?code=4003&reason=going%20home"))])
