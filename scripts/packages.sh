@@ -24,6 +24,19 @@ quiet=()
 
 case "${1:-}" in
     check)
+        # The verify build takes the packaged crates from a local registry,
+        # and cargo holds a registry crate for immutable: a source unpacked,
+        # or a library built, from an earlier package of the same version
+        # would be used again, without what changed since. Drop them first.
+        rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/wasm-websocket-*
+        for deps in target/debug/deps/wasm_websocket*.d; do
+            [ -e "$deps" ] || continue
+            if grep -q 'registry/src/-' "$deps"; then
+                build=$(basename "$deps" .d)
+                rm -rf target/debug/deps/*"$build".* target/debug/deps/lib"$build".* \
+                    "target/debug/.fingerprint/${build//_/-}"
+            fi
+        done
         log "cargo package (verified): wasm-websocket-protocol, wasm-websocket-engine, wasm-websocket"
         cargo package "${quiet[@]}" --allow-dirty "${crates[@]}"
         ;;
