@@ -33,8 +33,7 @@ case "${1:-}" in
             [ -e "$deps" ] || continue
             if grep -q 'registry/src/-' "$deps"; then
                 build=$(basename "$deps" .d)
-                rm -rf target/debug/deps/*"$build".* target/debug/deps/lib"$build".* \
-                    "target/debug/.fingerprint/${build//_/-}"
+                rm -rf target/debug/deps/*"$build".* "target/debug/.fingerprint/${build//_/-}"
             fi
         done
         log "cargo package (verified): wasm-websocket-protocol, wasm-websocket-engine, wasm-websocket"
