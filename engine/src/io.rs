@@ -313,7 +313,7 @@ impl TcpIo {
 fn next_piece(left: usize, permit: usize) -> usize {
     let permit = permit.max(1);
     match left % permit {
-        rest if rest > 0 && left > 2 * permit => rest,
+        rest if rest > 0 && left > permit.saturating_mul(2) => rest,
         _ => left.min(permit),
     }
 }
@@ -458,6 +458,7 @@ mod tests {
         assert_eq!(pieces(3 * permit), [permit; 3]);
         assert_eq!(pieces(100), [100]);
         assert_eq!(next_piece(5, 0), 1, "a zero permit still makes progress");
+        assert_eq!(next_piece(5, usize::MAX), 5, "a permit of all memory");
     }
 
     #[test]
