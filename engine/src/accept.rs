@@ -19,6 +19,8 @@ use tungstenite::protocol::{Role, WebSocketConfig};
 use tungstenite::{Error, WebSocket};
 use wasm_websocket_protocol::headers;
 
+use crate::transport::Transport;
+
 pub use tungstenite::handshake::server::Request;
 pub use wasm_websocket_protocol::limits::MAX_HEAD_SIZE;
 
@@ -201,14 +203,19 @@ fn serialize(response: &Response<()>) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-/// tungstenite on a stream whose handshake is done, as the server, with
-/// `tail` (what came after the request head) read first.
-pub fn server_socket<S: Read + io::Write>(
-    stream: S,
+/// tungstenite on a transport whose handshake is done, as the server, with
+/// `tail` (what came after the request head) read first. The transport
+/// takes the client's masks off ([`Transport::unmask`]), so tungstenite
+/// accepts unmasked frames: the transport refuses a frame the client did not
+/// mask.
+pub fn server_socket(
+    mut transport: Transport,
     tail: Vec<u8>,
     config: WebSocketConfig,
-) -> WebSocket<S> {
-    WebSocket::from_partially_read(stream, tail, Role::Server, Some(config))
+) -> WebSocket<Transport> {
+    transport.unmask(tail);
+    let config = config.accept_unmasked_frames(true);
+    WebSocket::from_raw_socket(transport, Role::Server, Some(config))
 }
 
 #[cfg(test)]

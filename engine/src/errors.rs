@@ -5,6 +5,7 @@ use std::io;
 
 use tungstenite::error::{CapacityError, Error, ProtocolError, SubProtocolError};
 use wasm_websocket_protocol::limits;
+use wasm_websocket_protocol::unmask::UnmaskedFrame;
 
 /// What a failed read means for the connection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,12 @@ pub fn classify_read(err: &Error, size_settings: &str) -> ReadFailure {
             code: PROTOCOL,
             text: "attack attempt detected".to_string(),
         },
+        Error::Io(e) if e.get_ref().is_some_and(|e| e.is::<UnmaskedFrame>()) => {
+            ReadFailure::Violation {
+                code: PROTOCOL,
+                text: UnmaskedFrame.to_string(),
+            }
+        }
         Error::Io(_) | Error::Tls(_) => ReadFailure::Abrupt,
         Error::ConnectionClosed | Error::AlreadyClosed => ReadFailure::AlreadyClosed,
         other => ReadFailure::Other(other.to_string()),
@@ -159,6 +166,23 @@ mod tests {
             builder = builder.header("Location", l);
         }
         Error::Http(Box::new(builder.body(None).unwrap()))
+    }
+
+    #[test]
+    fn a_clients_unmasked_frame_is_1002_and_other_io_errors_abrupt() {
+        let unmasked = Error::Io(io::Error::new(io::ErrorKind::InvalidData, UnmaskedFrame));
+        assert_eq!(
+            classify_read(&unmasked, settings::SIZE_SETTINGS),
+            ReadFailure::Violation {
+                code: PROTOCOL,
+                text: "the client sent an unmasked frame".to_string()
+            }
+        );
+        let other = Error::Io(io::Error::new(io::ErrorKind::InvalidData, "bad record"));
+        assert_eq!(
+            classify_read(&other, settings::SIZE_SETTINGS),
+            ReadFailure::Abrupt
+        );
     }
 
     #[test]

@@ -337,13 +337,19 @@ fn write_error(e: StreamError) -> io::Error {
     }
 }
 
-impl Read for &TcpIo {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        if self.eof.get() {
-            return Ok(0);
+impl TcpIo {
+    /// [`Read::read`] with `put` moving the bytes that came (at most
+    /// `buf.len()`) into `buf`: it returns how many it wrote there, which
+    /// `read_with` returns beside how many came (`(0, 0)` at the end). A
+    /// plain copy makes it `read`; a server's transport takes the client's
+    /// masks off on the way ([`crate::transport::Transport::unmask`]).
+    pub fn read_with(
+        &self,
+        buf: &mut [u8],
+        put: impl FnOnce(&[u8], &mut [u8]) -> io::Result<usize>,
+    ) -> io::Result<(usize, usize)> {
+        if buf.is_empty() || self.eof.get() {
+            return Ok((0, 0));
         }
         let mut slice = self.slice.get();
         let allowed = slice.allow_bytes(buf.len());
@@ -359,14 +365,13 @@ impl Read for &TcpIo {
             }
             Ok(chunk) => {
                 let n = chunk.len().min(buf.len());
-                buf[..n].copy_from_slice(&chunk[..n]);
                 slice.took_bytes(n);
                 self.slice.set(slice);
-                Ok(n)
+                Ok((n, put(&chunk[..n], buf)?))
             }
             Err(StreamError::Closed) => {
                 self.eof.set(true);
-                Ok(0)
+                Ok((0, 0))
             }
             Err(StreamError::LastOperationFailed(e)) => {
                 self.eof.set(true);
@@ -376,6 +381,16 @@ impl Read for &TcpIo {
                 ))
             }
         }
+    }
+}
+
+impl Read for &TcpIo {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (_, written) = self.read_with(buf, |chunk, buf| {
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        })?;
+        Ok(written)
     }
 }
 

@@ -1,8 +1,11 @@
 //! The byte stream tungstenite runs on: plain TCP ([`TcpIo`]) or TLS over it,
-//! with the [`CloseWatch`] that sees every byte read.
+//! with the [`CloseWatch`] that sees every byte read, and for a server the
+//! [`Unmasker`] that takes the client's masks off.
 
 use std::io::{self, Read, Write};
 use std::rc::Rc;
+
+use wasm_websocket_protocol::unmask::Unmasker;
 
 use crate::close_watch::CloseWatch;
 use crate::io::TcpIo;
@@ -12,6 +15,12 @@ use crate::io::TcpIo;
 pub struct Transport {
     stream: Stream,
     pub close_watch: CloseWatch,
+    /// A server's, once its handshake is done ([`Transport::unmask`]).
+    unmask: Option<Unmasker>,
+    /// What was read before unmasking began, and how much of it is read
+    /// again.
+    held: Vec<u8>,
+    held_at: usize,
 }
 
 enum Stream {
@@ -34,7 +43,25 @@ impl Transport {
         Transport {
             stream,
             close_watch: CloseWatch::default(),
+            unmask: None,
+            held: Vec::new(),
+            held_at: 0,
         }
+    }
+
+    /// From here on (a server's, after its handshake), reads give the
+    /// client's frames with their masks taken off, eight bytes at a time on
+    /// the way into the reader's buffer ([`Unmasker`]), starting with
+    /// `tail`, what was read after the request head. The WebSocket on top accepts unmasked frames
+    /// ([`crate::accept::server_socket`]); a frame the client did not mask
+    /// fails the read with [`UnmaskedFrame`] inside an `InvalidData` error,
+    /// which [`crate::errors::classify_read`] reads as a protocol violation.
+    ///
+    /// [`UnmaskedFrame`]: wasm_websocket_protocol::unmask::UnmaskedFrame
+    pub fn unmask(&mut self, tail: Vec<u8>) {
+        self.unmask = Some(Unmasker::default());
+        self.held = tail;
+        self.held_at = 0;
     }
 
     /// Best-effort goodbye below the WebSocket layer (TLS close_notify).
@@ -45,17 +72,72 @@ impl Transport {
             Stream::Tls(tls) => tls.send_close_notify(),
         }
     }
+
+    /// One read: the held bytes first (which the close watch saw when they
+    /// were read), then the stream; returns how many bytes came and how
+    /// many it wrote to `buf` (fewer when the unmasker dropped keys).
+    fn read_once(&mut self, buf: &mut [u8]) -> io::Result<(usize, usize)> {
+        let Transport {
+            stream,
+            close_watch,
+            unmask,
+            held,
+            held_at,
+        } = self;
+        if *held_at < held.len() {
+            let n = (held.len() - *held_at).min(buf.len());
+            let written = put(unmask, &held[*held_at..*held_at + n], buf)?;
+            *held_at += n;
+            if *held_at == held.len() {
+                *held = Vec::new();
+                *held_at = 0;
+            }
+            return Ok((n, written));
+        }
+        match stream {
+            Stream::Plain(tcp) => tcp.read_with(buf, |came, buf| {
+                close_watch.feed(came);
+                put(unmask, came, buf)
+            }),
+            #[cfg(feature = "tls")]
+            Stream::Tls(tls) => {
+                let n = tls.read(buf)?;
+                close_watch.feed(&buf[..n]);
+                if unmask.is_none() {
+                    return Ok((n, n));
+                }
+                let came = buf[..n].to_vec();
+                Ok((n, put(unmask, &came, buf)?))
+            }
+        }
+    }
+}
+
+/// Moves the bytes that `came` into `buf`: unmasked by `unmask` when set,
+/// else as they are. Returns how many it wrote.
+fn put(unmask: &mut Option<Unmasker>, came: &[u8], buf: &mut [u8]) -> io::Result<usize> {
+    match unmask {
+        Some(unmasker) => unmasker
+            .rewrite(came, buf)
+            .map(|(_, written)| written)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+        None => {
+            buf[..came.len()].copy_from_slice(came);
+            Ok(came.len())
+        }
+    }
 }
 
 impl Read for Transport {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = match &mut self.stream {
-            Stream::Plain(tcp) => (&**tcp).read(buf)?,
-            #[cfg(feature = "tls")]
-            Stream::Tls(tls) => tls.read(buf)?,
-        };
-        self.close_watch.feed(&buf[..n]);
-        Ok(n)
+        loop {
+            let (came, written) = self.read_once(buf)?;
+            // A read of nothing but a key writes nothing: read on (a read
+            // that finds nothing more is `WouldBlock`).
+            if came == 0 || written > 0 {
+                return Ok(written);
+            }
+        }
     }
 }
 

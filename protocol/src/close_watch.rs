@@ -151,10 +151,9 @@ fn header_len(start: &[u8]) -> usize {
     2 + extended + mask
 }
 
-/// The payload state after a whole header.
-fn payload(header: &[u8]) -> State {
-    let second = header[1];
-    let (left, rest) = match second & 0x7f {
+/// A whole header's payload length, and where its key (if any) begins.
+pub(crate) fn payload_len(header: &[u8]) -> (u64, usize) {
+    match header[1] & 0x7f {
         126 => (u64::from(u16::from_be_bytes([header[2], header[3]])), 4),
         127 => {
             let mut len = [0; 8];
@@ -162,7 +161,13 @@ fn payload(header: &[u8]) -> State {
             (u64::from_be_bytes(len), 10)
         }
         n => (u64::from(n), 2),
-    };
+    }
+}
+
+/// The payload state after a whole header.
+fn payload(header: &[u8]) -> State {
+    let second = header[1];
+    let (left, rest) = payload_len(header);
     let close = (header[0] & 0x0f == OPCODE_CLOSE).then(|| Close {
         payload: Vec::new(),
         mask: (second & 0x80 != 0).then(|| {

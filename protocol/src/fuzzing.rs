@@ -6,6 +6,7 @@
 use crate::close::{self, PeerClose};
 use crate::close_watch::CloseWatch;
 use crate::headers;
+use crate::unmask::Unmasker;
 use crate::url::{self, WsUrl};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -128,6 +129,58 @@ pub fn close_watch(data: &[u8]) {
     head_first.feed(b"HTTP/1.1 101 Switching Protocols\r\n\r\n");
     head_first.feed(stream);
     assert_eq!(head_first.take_close(), kept);
+}
+
+/// The unmasker: whatever the bytes and the chunking (set by the first
+/// byte), it gives the same output as on the whole stream at once, or
+/// refuses it as it does then; it never gives more bytes than came; and no
+/// header it gives has a mask bit.
+pub fn unmask(data: &[u8]) {
+    let Some((&chunk, stream)) = data.split_first() else {
+        return;
+    };
+    let rewrite = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut unmasker = Unmasker::default();
+        let mut out = Vec::new();
+        for piece in pieces {
+            let mut read = vec![0; piece.len()];
+            let (taken, n) = unmasker.rewrite(piece, &mut read).ok()?;
+            assert_eq!(taken, piece.len());
+            assert!(n <= taken);
+            out.extend_from_slice(&read[..n]);
+        }
+        Some(out)
+    };
+    let whole = rewrite(&mut std::iter::once(stream));
+    let pieces = rewrite(&mut stream.chunks(usize::from(chunk).max(1)));
+    assert_eq!(whole.is_none(), pieces.is_none(), "refused one way only");
+    let (Some(whole), Some(pieces)) = (whole, pieces) else {
+        return;
+    };
+    assert_eq!(whole, pieces);
+    assert!(whole.len() <= stream.len());
+    // Every header that came out is unmasked.
+    let mut rest = &whole[..];
+    while let [_, second, after @ ..] = rest {
+        assert_eq!(
+            second & 0x80,
+            0,
+            "a mask bit left {} bytes in",
+            whole.len() - rest.len()
+        );
+        let (len, after) = match (second & 0x7f, after) {
+            (126, [a, b, after @ ..]) => (u64::from(u16::from_be_bytes([*a, *b])), after),
+            (127, [a, b, c, d, e, f, g, h, after @ ..]) => {
+                (u64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h]), after)
+            }
+            (126 | 127, _) => break,
+            (n, after) => (u64::from(n), after),
+        };
+        match usize::try_from(len).ok().and_then(|len| after.get(len..)) {
+            Some(next) => rest = next,
+            None => break,
+        }
+    }
 }
 
 /// A bounded, reproducible run of inputs for an entry point on stable: a
@@ -254,6 +307,15 @@ mod tests {
             b"\x01\x82\x7e\x00\x03abc\x88\x82\x01\x02\x03\x04\x02\xea",
         ];
         Inputs::new(&seeds, RUNS).for_each(|input| close_watch(&input));
+    }
+
+    #[test]
+    fn the_unmasker_takes_any_bytes() {
+        let seeds: [&[u8]; 2] = [
+            b"\x03\x81\x82\x01\x02\x03\x04\x69\x6b\x89\x80\x05\x06\x07\x08",
+            b"\x05\x82\xfe\x00\x03\xaa\xbb\xcc\xdd\x01\x02\x03\x88\x80\x00\x00\x00\x00",
+        ];
+        Inputs::new(&seeds, RUNS).for_each(|input| unmask(&input));
     }
 
     #[test]

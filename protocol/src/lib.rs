@@ -10,6 +10,7 @@
 //!   limits, close payloads (and the 1005 "no status" mapping).
 //! - [`close_watch`]: follows a peer's frames to keep its close payload.
 //! - [`limits`]: the default limits and the timeout clamp.
+//! - [`unmask`]: takes a client's masks off the frames a server reads.
 //!
 //! ```
 //! use wasm_websocket_protocol::{WsUrl, close, headers};
@@ -37,6 +38,7 @@ pub mod close_watch;
 pub mod fuzzing;
 pub mod headers;
 pub mod limits;
+pub mod unmask;
 pub mod url;
 
 pub use url::{UrlError, WsUrl};

@@ -2,6 +2,8 @@
 //! run -Sinherit-network`, driven by clients of the Python `websockets`
 //! library (`tests/peers/websockets_client.py`).
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::time::Duration;
 
 use serde_json::json;
@@ -109,4 +111,121 @@ fn past_the_connection_limit_clients_are_turned_away_until_there_is_room() {
     let seen = server.python_client("hold", &["3"]);
     assert_eq!(seen["over_limit"]["status"], 503, "{seen}");
     assert_eq!(seen["after_close"], 101, "{seen}");
+}
+
+/// The server takes the client's masks off as it reads them: a frame sent
+/// with the handshake, one written in pieces that cut its header and its
+/// key, and a large one come back as sent; a frame the client did not mask
+/// is answered with close 1002, and the app's connection ends with a
+/// protocol error.
+#[test]
+fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
+    let mut server = ComponentServer::start(&[]);
+    let mut client = TcpStream::connect(server.addr()).expect("connect to the server");
+    client
+        .set_read_timeout(Some(MARGIN))
+        .expect("a read timeout");
+    let mut first = b"GET /raw HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    first.extend(masked(
+        0x1,
+        b"sent with the handshake",
+        [0x37, 0xfa, 0x21, 0x3d],
+    ));
+    client
+        .write_all(&first)
+        .expect("send the handshake and a frame");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0];
+        client.read_exact(&mut byte).expect("the 101 answer");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    assert_eq!(
+        read_frame(&mut client),
+        (0x81, b"sent with the handshake".to_vec())
+    );
+
+    let payload: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
+    let frame = masked(0x2, &payload, [1, 2, 3, 4]);
+    // The header's two bytes and its extended length, the key, the payload.
+    for piece in [
+        &frame[..1],
+        &frame[1..3],
+        &frame[3..6],
+        &frame[6..9],
+        &frame[9..500],
+        &frame[500..],
+    ] {
+        client.write_all(piece).expect("send a piece");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert_eq!(read_frame(&mut client), (0x82, payload));
+
+    let large: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    client
+        .write_all(&masked(0x2, &large, [0xde, 0xad, 0xbe, 0xef]))
+        .expect("send a large frame");
+    assert_eq!(read_frame(&mut client), (0x82, large));
+
+    let mut unmasked = vec![0x81, 7];
+    unmasked.extend_from_slice(b"no mask");
+    client.write_all(&unmasked).expect("send an unmasked frame");
+    let (opcode, close) = read_frame(&mut client);
+    assert_eq!(opcode, 0x88);
+    assert_eq!(&close[..2], &1002u16.to_be_bytes(), "{close:?}");
+    let ended = server.wait_for_event("ended ", MARGIN);
+    assert!(
+        ended.ends_with("the client sent an unmasked frame"),
+        "{ended}"
+    );
+}
+
+/// A client's frame: `payload` under `mask`.
+fn masked(opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
+    let mut frame = vec![0x80 | opcode];
+    match payload.len() {
+        len @ 0..=125 => frame.push(0x80 | len as u8),
+        len @ 126..=0xffff => {
+            frame.push(0x80 | 126);
+            frame.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        len => {
+            frame.push(0x80 | 127);
+            frame.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(&mask);
+    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+/// The server's next frame: its first byte and its (unmasked) payload.
+fn read_frame(client: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0; 2];
+    client.read_exact(&mut head).expect("a frame header");
+    assert_eq!(head[1] & 0x80, 0, "a server frame is never masked");
+    let len = match head[1] & 0x7f {
+        126 => {
+            let mut len = [0; 2];
+            client.read_exact(&mut len).expect("a 16-bit length");
+            u64::from(u16::from_be_bytes(len))
+        }
+        127 => {
+            let mut len = [0; 8];
+            client.read_exact(&mut len).expect("a 64-bit length");
+            u64::from_be_bytes(len)
+        }
+        len => u64::from(len),
+    };
+    let mut payload = vec![0; usize::try_from(len).expect("a length that fits")];
+    client.read_exact(&mut payload).expect("a payload");
+    (head[0], payload)
 }
