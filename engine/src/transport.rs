@@ -52,10 +52,11 @@ impl Transport {
     /// From here on (a server's, after its handshake), reads give the
     /// client's frames with their masks taken off, eight bytes at a time on
     /// the way into the reader's buffer ([`Unmasker`]), starting with
-    /// `tail`, what was read after the request head. The WebSocket on top accepts unmasked frames
-    /// ([`crate::accept::server_socket`]); a frame the client did not mask
-    /// fails the read with [`UnmaskedFrame`] inside an `InvalidData` error,
-    /// which [`crate::errors::classify_read`] reads as a protocol violation.
+    /// `tail`, what was read after the request head. The WebSocket on top
+    /// accepts unmasked frames ([`crate::accept::server_socket`]); a frame
+    /// the client did not mask fails the read with [`UnmaskedFrame`] inside
+    /// an `InvalidData` error, which [`crate::errors::classify_read`] reads
+    /// as a protocol violation.
     ///
     /// [`UnmaskedFrame`]: wasm_websocket_protocol::unmask::UnmaskedFrame
     pub fn unmask(&mut self, tail: Vec<u8>) {

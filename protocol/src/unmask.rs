@@ -8,10 +8,9 @@
 //! the component server's 64 KiB echo. An [`Unmasker`] follows the frames in
 //! the bytes a read brings and copies them where the server reads them, in
 //! the same pass: each header without its mask bit and key, each payload
-//! unmasked. What the
-//! server's WebSocket then reads is unmasked frames, which it is told to
-//! accept: the unmasker refuses a frame the client sent unmasked, as the RFC
-//! requires of the server.
+//! unmasked. What the server's WebSocket then reads is unmasked frames,
+//! which it is told to accept: the unmasker refuses a frame the client sent
+//! unmasked, as the RFC requires of the server.
 //!
 //! ```
 //! use wasm_websocket_protocol::unmask::Unmasker;
