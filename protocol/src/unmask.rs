@@ -309,7 +309,11 @@ mod tests {
         #[test]
         fn any_frames_cut_anywhere_come_out_unmasked(
             frames in proptest::collection::vec(
-                (0u8..16, proptest::collection::vec(proptest::num::u8::ANY, 0..300), proptest::array::uniform4(proptest::num::u8::ANY)),
+                (
+                    0u8..16,
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..300),
+                    proptest::array::uniform4(proptest::num::u8::ANY),
+                ),
                 0..12,
             ),
             cuts in proptest::collection::vec(1usize..64, 1..40),
