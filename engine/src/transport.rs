@@ -5,7 +5,7 @@
 use std::io::{self, Read, Write};
 use std::rc::Rc;
 
-use wasm_websocket_protocol::unmask::Unmasker;
+use wasm_websocket_protocol::unmask::{UnmaskedFrame, Unmasker};
 
 use crate::close_watch::CloseWatch;
 use crate::io::TcpIo;
@@ -52,7 +52,8 @@ impl Transport {
     /// From here on (a server's, after its handshake), reads give the
     /// client's frames with their masks taken off, eight bytes at a time on
     /// the way into the reader's buffer ([`Unmasker`]), starting with
-    /// `tail`, what was read after the request head. The WebSocket on top
+    /// `tail`, what was read after the request head (the close watch saw it
+    /// then, and does not see it again). The WebSocket on top
     /// accepts unmasked frames ([`crate::accept::server_socket`]); a frame
     /// the client did not mask fails the read with [`UnmaskedFrame`] inside
     /// an `InvalidData` error, which [`crate::errors::classify_read`] reads
@@ -85,6 +86,9 @@ impl Transport {
             held,
             held_at,
         } = self;
+        if unmask.as_ref().is_some_and(Unmasker::refused) {
+            return Err(unmasked());
+        }
         if *held_at < held.len() {
             let n = (held.len() - *held_at).min(buf.len());
             let written = put(unmask, &held[*held_at..*held_at + n], buf)?;
@@ -114,19 +118,30 @@ impl Transport {
     }
 }
 
-/// Moves the bytes that `came` into `buf`: unmasked by `unmask` when set,
-/// else as they are. Returns how many it wrote.
+/// Moves the bytes that `came` (no more than `buf` holds) into `buf`:
+/// unmasked by `unmask` when set, else as they are. Returns how many it
+/// wrote. The unmasker reads them all, or stops at a frame the client did
+/// not mask; the next read then fails ([`unmasked`]), the frames before that
+/// one having reached the reader.
 fn put(unmask: &mut Option<Unmasker>, came: &[u8], buf: &mut [u8]) -> io::Result<usize> {
     match unmask {
-        Some(unmasker) => unmasker
-            .rewrite(came, buf)
-            .map(|(_, written)| written)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e)),
+        Some(unmasker) => match unmasker.rewrite(came, buf) {
+            Ok((read, written)) => {
+                debug_assert!(read == came.len() || unmasker.refused());
+                Ok(written)
+            }
+            Err(_) => Err(unmasked()),
+        },
         None => {
             buf[..came.len()].copy_from_slice(came);
             Ok(came.len())
         }
     }
+}
+
+/// A read's error for a frame the client did not mask.
+fn unmasked() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, UnmaskedFrame)
 }
 
 impl Read for Transport {

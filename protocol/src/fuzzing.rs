@@ -143,13 +143,18 @@ pub fn unmask(data: &[u8]) {
         let mut unmasker = Unmasker::default();
         let mut out = Vec::new();
         for piece in pieces {
-            let mut read = vec![0; piece.len()];
-            let (taken, n) = unmasker.rewrite(piece, &mut read).ok()?;
-            assert_eq!(taken, piece.len());
-            assert!(n <= taken);
-            out.extend_from_slice(&read[..n]);
+            let mut rest = piece;
+            while !rest.is_empty() {
+                let mut read = vec![0; rest.len()];
+                let (taken, n) = unmasker.rewrite(rest, &mut read).ok()?;
+                assert!(taken > 0 && n <= taken);
+                assert!(taken == rest.len() || unmasker.refused());
+                out.extend_from_slice(&read[..n]);
+                rest = &rest[taken..];
+            }
         }
-        Some(out)
+        // Refused at the stream's last bytes: the next read would say so.
+        (!unmasker.refused()).then_some(out)
     };
     let whole = rewrite(&mut std::iter::once(stream));
     let pieces = rewrite(&mut stream.chunks(usize::from(chunk).max(1)));

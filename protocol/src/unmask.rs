@@ -71,13 +71,25 @@ impl fmt::Display for UnmaskedFrame {
 impl std::error::Error for UnmaskedFrame {}
 
 impl Unmasker {
+    /// Whether a frame without a mask came: every later call with bytes to
+    /// read is refused.
+    pub fn refused(&self) -> bool {
+        matches!(self.state, State::Refused)
+    }
+
     /// Reads the next bytes of the client's frames from `src`, at most
     /// `dst.len()` of them, and writes them unmasked to the start of `dst`:
     /// each header without its mask bit and key, each payload with the mask
     /// taken off. Returns how many bytes it read and how many it wrote
     /// (fewer: a frame's key is dropped, and a read of only a key writes
-    /// none), or [`UnmaskedFrame`] at a frame without a mask, and then at
-    /// every later call: the stream cannot be followed further.
+    /// none).
+    ///
+    /// At a frame without a mask it stops: what it wrote of the frames
+    /// before that one is returned (as `Ok`), and [`UnmaskedFrame`] comes
+    /// with the next call that has bytes to read, and with every one after
+    /// it: the stream cannot be followed further. A frame's first byte may
+    /// have gone out in an earlier call; its second, which says it is not
+    /// masked, never does, so the frame never reaches the reader whole.
     pub fn rewrite(&mut self, src: &[u8], dst: &mut [u8]) -> Result<(usize, usize), UnmaskedFrame> {
         let src = &src[..src.len().min(dst.len())];
         let mut read = 0;
@@ -92,7 +104,13 @@ impl Unmasker {
                     let kept = match *have {
                         2 if byte & 0x80 == 0 => {
                             self.state = State::Refused;
-                            return Err(UnmaskedFrame);
+                            // The frame's first byte, when this call
+                            // wrote it, is taken back.
+                            let written = if read >= 2 { out - 1 } else { out };
+                            return match written {
+                                0 => Err(UnmaskedFrame),
+                                written => Ok((read, written)),
+                            };
                         }
                         2 => Some(byte & 0x7f),
                         n if n <= header_len(&bytes[..n]) - 4 => Some(byte),
@@ -222,10 +240,15 @@ mod tests {
         let mut unmasker = Unmasker::default();
         let mut out = Vec::new();
         for chunk in stream.chunks(piece.max(1)) {
-            let mut read = vec![0; chunk.len()];
-            let (taken, n) = unmasker.rewrite(chunk, &mut read)?;
-            assert_eq!(taken, chunk.len());
-            out.extend_from_slice(&read[..n]);
+            // A call that stops at an unmasked frame leaves the rest of the
+            // read, which the next call refuses.
+            let mut rest = chunk;
+            while !rest.is_empty() {
+                let mut read = vec![0; rest.len()];
+                let (taken, n) = unmasker.rewrite(rest, &mut read)?;
+                out.extend_from_slice(&read[..n]);
+                rest = &rest[taken..];
+            }
         }
         Ok(out)
     }
@@ -281,6 +304,40 @@ mod tests {
         let mut rest = [0; 16];
         assert_eq!(unmasker.rewrite(&frame[8..], &mut rest).unwrap(), (8, 8));
         assert_eq!(&rest[..8], b"23456789");
+    }
+
+    #[test]
+    fn the_frames_before_an_unmasked_one_come_out_then_it_is_refused() {
+        let mut stream = masked(0x1, b"hello", [1, 2, 3, 4]);
+        stream.extend(masked(0x8, &[0x03, 0xe8], [5, 6, 7, 8]));
+        stream.extend(unmasked(0x1, b"x"));
+        let mut expected = unmasked(0x1, b"hello");
+        expected.extend(unmasked(0x8, &[0x03, 0xe8]));
+        let mut unmasker = Unmasker::default();
+        let mut out = vec![0; stream.len()];
+        let (_, written) = unmasker.rewrite(&stream, &mut out).unwrap();
+        assert_eq!(out[..written], expected);
+        assert_eq!(unmasker.rewrite(b"more", &mut out), Err(UnmaskedFrame));
+        assert_eq!(
+            unmasker.rewrite(b"", &mut out),
+            Ok((0, 0)),
+            "nothing to read"
+        );
+        // The unmasked frame's first byte in one read, its second in the next.
+        let mut unmasker = Unmasker::default();
+        let frame = masked(0x2, b"ok", [9, 9, 9, 9]);
+        let mut first = frame.clone();
+        first.push(0x81);
+        let (_, written) = unmasker.rewrite(&first, &mut out).unwrap();
+        assert_eq!(
+            out[..written - 1],
+            unmasked(0x2, b"ok"),
+            "the 0x81 went out"
+        );
+        assert_eq!(
+            unmasker.rewrite(&[0x01, b'x'], &mut out),
+            Err(UnmaskedFrame)
+        );
     }
 
     #[test]

@@ -115,38 +115,16 @@ fn past_the_connection_limit_clients_are_turned_away_until_there_is_room() {
 
 /// The server takes the client's masks off as it reads them: a frame sent
 /// with the handshake, one written in pieces that cut its header and its
-/// key, and a large one come back as sent; a frame the client did not mask
-/// is answered with close 1002, and the app's connection ends with a
-/// protocol error.
+/// key (one piece is the key alone), and a large one come back as sent; a
+/// frame the client did not mask is answered with close 1002, after the
+/// frame that came with it in the same write, and the app's connection ends
+/// with a protocol error.
 #[test]
 fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
     let mut server = ComponentServer::start(&[]);
-    let mut client = TcpStream::connect(server.addr()).expect("connect to the server");
-    client
-        .set_read_timeout(Some(MARGIN))
-        .expect("a read timeout");
-    let mut first = b"GET /raw HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-        Sec-WebSocket-Version: 13\r\n\r\n"
-        .to_vec();
-    first.extend(masked(
-        0x1,
-        b"sent with the handshake",
-        [0x37, 0xfa, 0x21, 0x3d],
-    ));
-    client
-        .write_all(&first)
-        .expect("send the handshake and a frame");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0];
-        client.read_exact(&mut byte).expect("the 101 answer");
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
+    let mut client = open(
+        server.addr(),
+        &masked(0x1, b"sent with the handshake", [0x37, 0xfa, 0x21, 0x3d]),
     );
     assert_eq!(
         read_frame(&mut client),
@@ -155,13 +133,12 @@ fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
 
     let payload: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
     let frame = masked(0x2, &payload, [1, 2, 3, 4]);
-    // The header's two bytes and its extended length, the key, the payload.
+    // Two header bytes, then the extended length, the key alone, the payload.
     for piece in [
         &frame[..1],
-        &frame[1..3],
-        &frame[3..6],
-        &frame[6..9],
-        &frame[9..500],
+        &frame[1..4],
+        &frame[4..8],
+        &frame[8..500],
         &frame[500..],
     ] {
         client.write_all(piece).expect("send a piece");
@@ -175,9 +152,12 @@ fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
         .expect("send a large frame");
     assert_eq!(read_frame(&mut client), (0x82, large));
 
-    let mut unmasked = vec![0x81, 7];
-    unmasked.extend_from_slice(b"no mask");
-    client.write_all(&unmasked).expect("send an unmasked frame");
+    let mut last = masked(0x1, b"last words", [4, 3, 2, 1]);
+    last.extend_from_slice(&UNMASKED);
+    client
+        .write_all(&last)
+        .expect("send a frame and an unmasked one");
+    assert_eq!(read_frame(&mut client), (0x81, b"last words".to_vec()));
     let (opcode, close) = read_frame(&mut client);
     assert_eq!(opcode, 0x88);
     assert_eq!(&close[..2], &1002u16.to_be_bytes(), "{close:?}");
@@ -186,6 +166,44 @@ fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
         ended.ends_with("the client sent an unmasked frame"),
         "{ended}"
     );
+
+    // An unmasked frame in the same write as the handshake.
+    let mut client = open(server.addr(), &UNMASKED);
+    let (opcode, close) = read_frame(&mut client);
+    assert_eq!(opcode, 0x88);
+    assert_eq!(&close[..2], &1002u16.to_be_bytes(), "{close:?}");
+}
+
+/// A text frame "no mask" as a client may not send it.
+const UNMASKED: [u8; 9] = [0x81, 7, b'n', b'o', b' ', b'm', b'a', b's', b'k'];
+
+/// A client's connection to `addr`: the handshake and `first` in one write,
+/// then the 101 answer read.
+fn open(addr: std::net::SocketAddr, first: &[u8]) -> TcpStream {
+    let mut client = TcpStream::connect(addr).expect("connect to the server");
+    client
+        .set_read_timeout(Some(MARGIN))
+        .expect("a read timeout");
+    let mut request = b"GET /raw HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+        Sec-WebSocket-Version: 13\r\n\r\n"
+        .to_vec();
+    request.extend_from_slice(first);
+    client
+        .write_all(&request)
+        .expect("send the handshake and a frame");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0];
+        client.read_exact(&mut byte).expect("the 101 answer");
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    client
 }
 
 /// A client's frame: `payload` under `mask`.
