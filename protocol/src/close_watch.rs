@@ -138,7 +138,7 @@ fn header() -> State {
 
 /// The length of a frame header whose first bytes are `start` (2 until the
 /// second byte is known).
-fn header_len(start: &[u8]) -> usize {
+pub(crate) fn header_len(start: &[u8]) -> usize {
     let Some(&second) = start.get(1) else {
         return 2;
     };

@@ -4,7 +4,7 @@
 //! tests run them on stable over a bounded set of inputs ([`Inputs`]).
 
 use crate::close::{self, PeerClose};
-use crate::close_watch::CloseWatch;
+use crate::close_watch::{CloseWatch, header_len, payload_len};
 use crate::headers;
 use crate::unmask::Unmasker;
 use crate::url::{self, WsUrl};
@@ -166,22 +166,17 @@ pub fn unmask(data: &[u8]) {
     assert!(whole.len() <= stream.len());
     // Every header that came out is unmasked.
     let mut rest = &whole[..];
-    while let [_, second, after @ ..] = rest {
-        assert_eq!(
-            second & 0x80,
-            0,
-            "a mask bit left {} bytes in",
-            whole.len() - rest.len()
-        );
-        let (len, after) = match (second & 0x7f, after) {
-            (126, [a, b, after @ ..]) => (u64::from(u16::from_be_bytes([*a, *b])), after),
-            (127, [a, b, c, d, e, f, g, h, after @ ..]) => {
-                (u64::from_be_bytes([*a, *b, *c, *d, *e, *f, *g, *h]), after)
-            }
-            (126 | 127, _) => break,
-            (n, after) => (u64::from(n), after),
+    while let [_, second, ..] = rest {
+        let at = whole.len() - rest.len();
+        assert_eq!(second & 0x80, 0, "a mask bit left {at} bytes in");
+        let Some(head) = rest.get(..header_len(rest)) else {
+            break;
         };
-        match usize::try_from(len).ok().and_then(|len| after.get(len..)) {
+        let (len, _) = payload_len(head);
+        match usize::try_from(len)
+            .ok()
+            .and_then(|len| rest.get(head.len()..)?.get(len..))
+        {
             Some(next) => rest = next,
             None => break,
         }

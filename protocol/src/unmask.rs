@@ -27,7 +27,7 @@
 
 use std::fmt;
 
-use crate::close_watch::payload_len;
+use crate::close_watch::{header_len, payload_len};
 
 /// Follows a client's frames from a frame boundary and rewrites them
 /// unmasked ([`rewrite`](Unmasker::rewrite)).
@@ -112,7 +112,10 @@ impl Unmasker {
                                 written => Ok((read, written)),
                             };
                         }
+                        1 => Some(byte),
                         2 => Some(byte & 0x7f),
+                        // The extended length, then the key (the mask bit
+                        // is set: `header_len` counts the key's 4 bytes).
                         n if n <= header_len(&bytes[..n]) - 4 => Some(byte),
                         _ => None,
                     };
@@ -154,17 +157,6 @@ fn header() -> State {
         bytes: [0; 14],
         have: 0,
     }
-}
-
-/// The length of a masked frame's header whose first bytes are `start` (6
-/// until the second byte is known): two bytes, the extended length, the key.
-fn header_len(start: &[u8]) -> usize {
-    let extended = match start.get(1).map(|b| b & 0x7f) {
-        Some(126) => 2,
-        Some(127) => 8,
-        _ => 0,
-    };
-    2 + extended + 4
 }
 
 /// The payload state after a whole (masked) header.
