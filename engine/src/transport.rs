@@ -17,10 +17,8 @@ pub struct Transport {
     pub close_watch: CloseWatch,
     /// A server's, once its handshake is done ([`Transport::unmask`]).
     unmask: Option<Unmasker>,
-    /// What was read before unmasking began, and how much of it is read
-    /// again.
+    /// What was read before unmasking began and is not yet read again.
     held: Vec<u8>,
-    held_at: usize,
 }
 
 enum Stream {
@@ -45,7 +43,6 @@ impl Transport {
             close_watch: CloseWatch::default(),
             unmask: None,
             held: Vec::new(),
-            held_at: 0,
         }
     }
 
@@ -63,7 +60,6 @@ impl Transport {
     pub fn unmask(&mut self, tail: Vec<u8>) {
         self.unmask = Some(Unmasker::default());
         self.held = tail;
-        self.held_at = 0;
     }
 
     /// Best-effort goodbye below the WebSocket layer (TLS close_notify).
@@ -84,18 +80,17 @@ impl Transport {
             close_watch,
             unmask,
             held,
-            held_at,
         } = self;
         if unmask.as_ref().is_some_and(Unmasker::refused) {
             return Err(unmasked());
         }
-        if *held_at < held.len() {
-            let n = (held.len() - *held_at).min(buf.len());
-            let written = put(unmask, &held[*held_at..*held_at + n], buf)?;
-            *held_at += n;
-            if *held_at == held.len() {
+        if !held.is_empty() {
+            let n = held.len().min(buf.len());
+            let written = put(unmask, &held[..n], buf)?;
+            if n == held.len() {
                 *held = Vec::new();
-                *held_at = 0;
+            } else {
+                held.drain(..n);
             }
             return Ok((n, written));
         }
