@@ -11,7 +11,10 @@
 //! TLS material is generated per run ([`certs`]). Other hosts serve and run
 //! the same components: `wash dev` and `jco serve`/`jco run` ([`hosts`]);
 //! the scenarios that apply on Golem run on the polyfill and on the test
-//! host (`testhost/`, built like Golem's executor) alike ([`testhost`]).
+//! host (`testhost/`, built like Golem's executor) alike ([`testhost`]). The
+//! server example runs under `wasmtime run` ([`component_server`]), met by
+//! library clients and by a client written by hand for what no library
+//! sends ([`raw_client`]).
 //!
 //! The Golem agent examples are built for `wasm32-wasip2` ([`agents`]) and
 //! their imports and exports read with `wasm-tools component wit` ([`wit`]).
@@ -34,6 +37,7 @@ pub mod node_ws;
 pub mod peer;
 pub mod process;
 pub mod python;
+pub mod raw_client;
 pub mod restartable;
 pub mod testhost;
 pub mod wasmtime;

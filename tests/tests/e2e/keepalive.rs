@@ -5,13 +5,12 @@
 //! connection open through many intervals of silence; a `golem:websocket`
 //! connection, which has no ping, refuses the setting at connect.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use wasm_websocket_tests::component_server::ComponentServer;
 use wasm_websocket_tests::fault_server::FaultServer;
 use wasm_websocket_tests::python::PythonPeer;
+use wasm_websocket_tests::raw_client;
 use wasm_websocket_tests::wasmtime::Serve;
 
 use crate::MARGIN;
@@ -88,14 +87,7 @@ fn a_golem_websocket_connection_refuses_keepalive() {
 #[test]
 fn the_server_gives_up_on_a_client_that_answers_no_ping() {
     let mut server = ComponentServer::start(&["--keepalive-ms", "300,300"]);
-    let mut client = TcpStream::connect(server.addr()).expect("connect to the server");
-    client
-        .write_all(
-            b"GET /quiet HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-              Sec-WebSocket-Version: 13\r\n\r\n",
-        )
-        .expect("send the handshake");
+    let mut client = raw_client::open(server.addr(), "/quiet", &[], MARGIN);
     let started = Instant::now();
     let ended = server.wait_for_event("ended ", MARGIN);
     let took = started.elapsed();
@@ -107,25 +99,16 @@ fn the_server_gives_up_on_a_client_that_answers_no_ping() {
     );
     assert!(took >= Duration::from_millis(500), "{took:?}");
     assert!(took < Duration::from_secs(10), "{took:?}");
-    // What reached the client: the 101, the ping, then close 1011.
-    client
-        .set_read_timeout(Some(MARGIN))
-        .expect("a read timeout");
-    let mut seen = Vec::new();
-    let _ = client.read_to_end(&mut seen);
-    let head_end = seen
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a 101 answer")
-        + 4;
-    assert!(seen.starts_with(b"HTTP/1.1 101"), "{seen:?}");
-    let frames = &seen[head_end..];
+    // What reached the client after the 101: the ping, then close 1011.
     let ping = b"wasm-websocket keepalive";
-    assert_eq!(frames[0], 0x89, "a ping first: {frames:?}");
-    assert_eq!(&frames[2..2 + ping.len()], ping, "{frames:?}");
-    let close = &frames[2 + ping.len()..];
-    assert_eq!(close[0], 0x88, "then a close: {frames:?}");
-    assert_eq!(&close[2..4], &1011u16.to_be_bytes(), "{frames:?}");
+    assert_eq!(
+        raw_client::read_frame(&mut client),
+        (0x89, ping.to_vec()),
+        "a ping first"
+    );
+    let (opcode, close) = raw_client::read_frame(&mut client);
+    assert_eq!(opcode, 0x88, "then a close: {close:?}");
+    assert_eq!(&close[..2], &1011u16.to_be_bytes(), "{close:?}");
 }
 
 /// The server side with a client that answers pings (Python `websockets`):

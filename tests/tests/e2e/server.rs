@@ -2,12 +2,12 @@
 //! run -Sinherit-network`, driven by clients of the Python `websockets`
 //! library (`tests/peers/websockets_client.py`).
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
+use std::io::Write as _;
 use std::time::Duration;
 
 use serde_json::json;
 use wasm_websocket_tests::component_server::ComponentServer;
+use wasm_websocket_tests::raw_client::{masked, open, read_frame};
 
 use crate::MARGIN;
 
@@ -124,7 +124,9 @@ fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
     let mut server = ComponentServer::start(&[]);
     let mut client = open(
         server.addr(),
+        "/raw",
         &masked(0x1, b"sent with the handshake", [0x37, 0xfa, 0x21, 0x3d]),
+        MARGIN,
     );
     assert_eq!(
         read_frame(&mut client),
@@ -168,7 +170,7 @@ fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
     );
 
     // An unmasked frame in the same write as the handshake.
-    let mut client = open(server.addr(), &UNMASKED);
+    let mut client = open(server.addr(), "/raw", &UNMASKED, MARGIN);
     let (opcode, close) = read_frame(&mut client);
     assert_eq!(opcode, 0x88);
     assert_eq!(&close[..2], &1002u16.to_be_bytes(), "{close:?}");
@@ -176,74 +178,3 @@ fn masked_frames_come_back_however_they_arrive_and_an_unmasked_one_is_1002() {
 
 /// A text frame "no mask" as a client may not send it.
 const UNMASKED: [u8; 9] = [0x81, 7, b'n', b'o', b' ', b'm', b'a', b's', b'k'];
-
-/// A client's connection to `addr`: the handshake and `first` in one write,
-/// then the 101 answer read.
-fn open(addr: std::net::SocketAddr, first: &[u8]) -> TcpStream {
-    let mut client = TcpStream::connect(addr).expect("connect to the server");
-    client
-        .set_read_timeout(Some(MARGIN))
-        .expect("a read timeout");
-    let mut request = b"GET /raw HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
-        Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-        Sec-WebSocket-Version: 13\r\n\r\n"
-        .to_vec();
-    request.extend_from_slice(first);
-    client
-        .write_all(&request)
-        .expect("send the handshake and a frame");
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0];
-        client.read_exact(&mut byte).expect("the 101 answer");
-        head.push(byte[0]);
-    }
-    assert!(
-        head.starts_with(b"HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head)
-    );
-    client
-}
-
-/// A client's frame: `payload` under `mask`.
-fn masked(opcode: u8, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let mut frame = vec![0x80 | opcode];
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
-}
-
-/// The server's next frame: its first byte and its (unmasked) payload.
-fn read_frame(client: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0; 2];
-    client.read_exact(&mut head).expect("a frame header");
-    assert_eq!(head[1] & 0x80, 0, "a server frame is never masked");
-    let len = match head[1] & 0x7f {
-        126 => {
-            let mut len = [0; 2];
-            client.read_exact(&mut len).expect("a 16-bit length");
-            u64::from(u16::from_be_bytes(len))
-        }
-        127 => {
-            let mut len = [0; 8];
-            client.read_exact(&mut len).expect("a 64-bit length");
-            u64::from_be_bytes(len)
-        }
-        len => u64::from(len),
-    };
-    let mut payload = vec![0; usize::try_from(len).expect("a length that fits")];
-    client.read_exact(&mut payload).expect("a payload");
-    (head[0], payload)
-}
