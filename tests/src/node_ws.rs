@@ -3,33 +3,19 @@
 //! with tungstenite, and one that sends a message as fragments when asked
 //! (`/fragments`).
 
-use std::ops::{Deref, DerefMut};
 use std::process::Command;
 
 use crate::peer::Peer;
 
-/// A running `ws` server on `127.0.0.1` (`ws://`); stopped when dropped.
-pub struct NodeWsPeer(Peer);
+/// The `ws` server on `127.0.0.1` (`ws://`), started as a [`Peer`] (stopped
+/// when dropped).
+pub enum NodeWsPeer {}
 
 impl NodeWsPeer {
     /// Serves `ws://`.
-    pub fn start() -> NodeWsPeer {
+    pub fn start() -> Peer {
         let mut command = Command::new("node");
         command.arg(crate::repo_path("tests/peers/ws_server.cjs"));
-        NodeWsPeer(Peer::spawn("node ws server", command, "ws"))
-    }
-}
-
-impl Deref for NodeWsPeer {
-    type Target = Peer;
-
-    fn deref(&self) -> &Peer {
-        &self.0
-    }
-}
-
-impl DerefMut for NodeWsPeer {
-    fn deref_mut(&mut self) -> &mut Peer {
-        &mut self.0
+        Peer::spawn("node ws server", command, "ws")
     }
 }

@@ -16,7 +16,8 @@ use serde::Deserialize;
 use wasm_websocket_tests::apps::Close;
 use wasm_websocket_tests::certs::{Authority, Validity};
 use wasm_websocket_tests::fault_server::{ClientClose, FaultServer};
-use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::peer::PeerClose;
+use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::wasmtime::Serve;
 use wasm_websocket_tests::{components, wit};
 

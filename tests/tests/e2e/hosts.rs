@@ -16,7 +16,8 @@ use serde_json::json;
 use wasm_websocket_tests::apps::Close;
 use wasm_websocket_tests::components::{composed, direct};
 use wasm_websocket_tests::hosts::{self, WASH_LOOPBACK};
-use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::peer::{Peer, PeerClose};
+use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::wasmtime::ServedApp;
 
 use crate::MARGIN;
@@ -59,7 +60,7 @@ fn jco_serve_serves_the_wasmcloud_draft_example() {
 /// `wasmcloud:websocket@0.1.1-draft`, served by the polyfill) on another
 /// host: text and binary byte-exact up to 1 MiB, a ping whose pong comes
 /// back as a message, and close codes both ways.
-fn draft_scenarios(app: &ServedApp, peer: &mut PythonPeer, host: &str) {
+fn draft_scenarios(app: &ServedApp, peer: &mut Peer, host: &str) {
     let url = |target: &str| peer.url_with_host(host, target);
     for (size, binary) in [
         ("0", "0"),
@@ -172,7 +173,7 @@ fn on_jco(component: &Path) {
 }
 
 /// The port the Python server listens on.
-fn port_of(peer: &PythonPeer) -> u16 {
+fn port_of(peer: &Peer) -> u16 {
     let url = peer.url("");
     let (_, port) = url.rsplit_once(':').expect("ws://127.0.0.1:PORT");
     port.parse().expect("a port")
@@ -181,7 +182,7 @@ fn port_of(peer: &PythonPeer) -> u16 {
 /// Runs every scenario through `app`, which reaches `peer` under the name
 /// `host`. The app's close goes first: the peer reports its first
 /// connection's close.
-fn echo_scenarios(app: &ServedApp, peer: &mut PythonPeer, host: &str) {
+fn echo_scenarios(app: &ServedApp, peer: &mut Peer, host: &str) {
     let url = |target: &str| peer.url_with_host(host, target);
 
     let report = app

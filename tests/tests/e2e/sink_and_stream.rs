@@ -7,7 +7,8 @@
 
 use wasm_websocket_tests::apps::{Close, EchoOutcome};
 use wasm_websocket_tests::fault_server::{ClientClose, FaultServer};
-use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::peer::PeerClose;
+use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::wasmtime::Serve;
 
 use crate::MARGIN;

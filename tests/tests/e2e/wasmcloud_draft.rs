@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use wasm_websocket_tests::fault_server::{ClientClose, FaultServer};
-use wasm_websocket_tests::python::{PeerClose, PythonPeer};
+use wasm_websocket_tests::peer::PeerClose;
+use wasm_websocket_tests::python::PythonPeer;
 use wasm_websocket_tests::wasmtime::{Serve, ServedApp};
 
 use crate::MARGIN;
